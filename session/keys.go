@@ -1,0 +1,43 @@
+package session
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis keys. With an empty prefix the per-session hash has the reference
+// server's layout, so both can read each other's sessions:
+//
+//	<prefix>session:<sessionID>   hash {userID, username, connected}, expires after TTL
+//	<prefix>sessions:expiry       sorted set of session IDs scored by expiry (Unix ms)
+//	<prefix>sessions:data         hash sessionID -> "<expiry>:<connected>:<len(ID)>:<len(userID)>:<ID><userID><username>"
+//
+// The two index keys let All read every live session in one round trip
+// without scanning the keyspace.
+type keys struct {
+	prefix string
+}
+
+func (k keys) session(id string) string { return k.prefix + "session:" + id }
+func (k keys) expiry() string           { return k.prefix + "sessions:expiry" }
+func (k keys) data() string             { return k.prefix + "sessions:data" }
+
+// errNeedHashTag explains why a cluster client was refused.
+var errNeedHashTag = errors.New("session: a Redis Cluster needs a Prefix with a hash tag such as \"{parley}:\", " +
+	"so that a session and the index it updates atomically share a hash slot")
+
+// checkCluster refuses a cluster client unless every key lands in one slot:
+// Save updates three keys in one script, which a cluster only allows within
+// a slot.
+func checkCluster(rdb redis.UniversalClient, prefix string) error {
+	if _, ok := rdb.(*redis.ClusterClient); !ok {
+		return nil
+	}
+	open := strings.Index(prefix, "{")
+	if open < 0 || !strings.Contains(prefix[open+1:], "}") || strings.HasPrefix(prefix[open+1:], "}") {
+		return errNeedHashTag
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+var _ Store = (*Memory)(nil)
+
+// MemoryConfig configures a Memory store.
+type MemoryConfig struct {
+	// TTL is how long a session lives after its last Save, as in the Redis
+	// store, so that both behave alike.
+	// default: 24h (DefaultTTL)
+	TTL time.Duration
+}
+
+// Memory is a Store in the process's memory, for a single chat server.
+// Sessions are lost when the process exits.
+type Memory struct {
+	ttl time.Duration
+
+	mu       sync.Mutex
+	sessions map[string]memoryEntry
+}
+
+type memoryEntry struct {
+	session Session
+	expires time.Time
+}
+
+// NewMemory returns an empty in-memory store.
+func NewMemory(cfg MemoryConfig) (*Memory, error) {
+	if cfg.TTL < 0 {
+		return nil, fmt.Errorf("session: negative TTL %v", cfg.TTL)
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	return &Memory{ttl: cfg.TTL, sessions: make(map[string]memoryEntry)}, nil
+}
+
+// Find returns the session with the given ID, or ErrNotFound.
+func (m *Memory) Find(_ context.Context, id string) (Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.sessions[id]
+	if !ok || !time.Now().Before(e.expires) {
+		return Session{}, ErrNotFound
+	}
+	return e.session, nil
+}
+
+// Save creates or replaces a session and restarts its TTL.
+func (m *Memory) Save(_ context.Context, s Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sessions[s.ID] = memoryEntry{session: s, expires: time.Now().Add(m.ttl)}
+	return nil
+}
+
+// All returns every session that has not expired, and forgets the expired
+// ones (which is what keeps the map from growing forever).
+func (m *Memory) All(_ context.Context) ([]Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	all := make([]Session, 0, len(m.sessions))
+	for id, e := range m.sessions {
+		if !now.Before(e.expires) {
+			delete(m.sessions, id)
+			continue
+		}
+		all = append(all, e.session)
+	}
+	return all, nil
+}
