@@ -13,9 +13,11 @@ import (
 //	<prefix>session:<sessionID>   hash {userID, username, connected}, expires after TTL
 //	<prefix>sessions:expiry       sorted set of session IDs scored by expiry (Unix ms)
 //	<prefix>sessions:data         hash sessionID -> "<expiry>:<connected>:<len(ID)>:<len(userID)>:<ID><userID><username>"
+//	<prefix>sessions:users        hash userID -> sessionID
 //
-// The two index keys let All read every live session in one round trip
-// without scanning the keyspace.
+// The expiry and data keys let All read every live session in one round
+// trip without scanning the keyspace; the users key lets FindUser resolve a
+// public user ID without reading every session.
 type keys struct {
 	prefix string
 }
@@ -23,6 +25,7 @@ type keys struct {
 func (k keys) session(id string) string { return k.prefix + "session:" + id }
 func (k keys) expiry() string           { return k.prefix + "sessions:expiry" }
 func (k keys) data() string             { return k.prefix + "sessions:data" }
+func (k keys) users() string            { return k.prefix + "sessions:users" }
 
 // errNeedHashTag explains why a cluster client was refused.
 var errNeedHashTag = errors.New("session: a Redis Cluster needs a Prefix with a hash tag such as \"{parley}:\", " +

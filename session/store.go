@@ -27,6 +27,9 @@ type Session struct {
 type Store interface {
 	// Find returns the session with the given ID, or ErrNotFound.
 	Find(ctx context.Context, id string) (Session, error)
+	// FindUser returns the live session of the user with the given public
+	// ID, or ErrNotFound.
+	FindUser(ctx context.Context, userID string) (Session, error)
 	// Save creates or replaces a session (and refreshes its expiry where the
 	// implementation has one).
 	Save(ctx context.Context, s Session) error

@@ -24,6 +24,7 @@ type Memory struct {
 
 	mu       sync.Mutex
 	sessions map[string]memoryEntry
+	users    map[string]string // userID -> session ID
 }
 
 type memoryEntry struct {
@@ -39,7 +40,7 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 	if cfg.TTL == 0 {
 		cfg.TTL = DefaultTTL
 	}
-	return &Memory{ttl: cfg.TTL, sessions: make(map[string]memoryEntry)}, nil
+	return &Memory{ttl: cfg.TTL, sessions: make(map[string]memoryEntry), users: make(map[string]string)}, nil
 }
 
 // Find returns the session with the given ID, or ErrNotFound.
@@ -53,11 +54,24 @@ func (m *Memory) Find(_ context.Context, id string) (Session, error) {
 	return e.session, nil
 }
 
+// FindUser returns the session of the user with the given public ID, or
+// ErrNotFound.
+func (m *Memory) FindUser(ctx context.Context, userID string) (Session, error) {
+	m.mu.Lock()
+	id, ok := m.users[userID]
+	m.mu.Unlock()
+	if !ok {
+		return Session{}, ErrNotFound
+	}
+	return m.Find(ctx, id)
+}
+
 // Save creates or replaces a session and restarts its TTL.
 func (m *Memory) Save(_ context.Context, s Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sessions[s.ID] = memoryEntry{session: s, expires: time.Now().Add(m.ttl)}
+	m.users[s.UserID] = s.ID
 	return nil
 }
 
@@ -71,6 +85,9 @@ func (m *Memory) All(_ context.Context) ([]Session, error) {
 	for id, e := range m.sessions {
 		if !now.Before(e.expires) {
 			delete(m.sessions, id)
+			if m.users[e.session.UserID] == id {
+				delete(m.users, e.session.UserID)
+			}
 			continue
 		}
 		all = append(all, e.session)

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -76,6 +77,20 @@ func (r *Redis) Find(ctx context.Context, id string) (Session, error) {
 	}, nil
 }
 
+// FindUser returns the session of the user with the given public ID, or
+// ErrNotFound. Its index entry can outlive the session by up to one pruning
+// pass; the session's own expiry decides.
+func (r *Redis) FindUser(ctx context.Context, userID string) (Session, error) {
+	id, err := r.rdb.HGet(ctx, r.keys.users(), userID).Result()
+	if errors.Is(err, redis.Nil) {
+		return Session{}, ErrNotFound
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("session: find user: %w", err)
+	}
+	return r.Find(ctx, id)
+}
+
 // Save creates or replaces a session and restarts its TTL, in one atomic
 // script that also updates the index read by All.
 func (r *Redis) Save(ctx context.Context, s Session) error {
@@ -86,7 +101,7 @@ func (r *Redis) Save(ctx context.Context, s Session) error {
 }
 
 func (r *Redis) save(ctx context.Context, c redis.Scripter, s Session) *redis.Cmd {
-	k := []string{r.keys.session(s.ID), r.keys.expiry(), r.keys.data()}
+	k := []string{r.keys.session(s.ID), r.keys.expiry(), r.keys.data(), r.keys.users()}
 	return saveScript.Run(ctx, c, k,
 		s.ID, s.UserID, s.Username, strconv.FormatBool(s.Connected),
 		r.ttl.Milliseconds(), encodeEntry(s))

@@ -88,17 +88,20 @@ func TestRedisPrunesExpiredIndexEntries(t *testing.T) {
 	ctx := ctxFor(t)
 	short := newRedisStore(t, rdb, "", 100*time.Millisecond)
 	for i := range 5 {
-		if err := short.Save(ctx, Session{ID: strconv.Itoa(i), UserID: "u"}); err != nil {
+		if err := short.Save(ctx, Session{ID: strconv.Itoa(i), UserID: "u" + strconv.Itoa(i)}); err != nil {
 			t.Fatalf("Save: %v", err)
 		}
 	}
 	time.Sleep(200 * time.Millisecond) // let all five expire
 	long := newRedisStore(t, rdb, "", 0)
-	if err := long.Save(ctx, Session{ID: "live", UserID: "u"}); err != nil {
+	if err := long.Save(ctx, Session{ID: "live", UserID: "u-live"}); err != nil {
 		t.Fatalf("Save: %v", err)
 	}
-	if z, h := rdb.ZCard(ctx, "sessions:expiry").Val(), rdb.HLen(ctx, "sessions:data").Val(); z != 1 || h != 1 {
-		t.Fatalf("index sizes after pruning: zset %d, hash %d; want 1 and 1", z, h)
+	z := rdb.ZCard(ctx, "sessions:expiry").Val()
+	h := rdb.HLen(ctx, "sessions:data").Val()
+	u := rdb.HKeys(ctx, "sessions:users").Val()
+	if z != 1 || h != 1 || len(u) != 1 || u[0] != "u-live" {
+		t.Fatalf("indexes after pruning: zset %d, data %d, users %v; want 1, 1, [u-live]", z, h, u)
 	}
 }
 

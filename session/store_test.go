@@ -31,6 +31,8 @@ func testStore(t *testing.T, newStore newStoreFunc) {
 		{"AllEmpty", testAllEmpty},
 		{"ExpiredSessionsVanish", testExpiredSessionsVanish},
 		{"ConcurrentSaves", testConcurrentSaves},
+		{"FindUser", testFindUser},
+		{"FindUserExpires", testFindUserExpires},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore) })
@@ -200,5 +202,50 @@ func assertSameSessions(t *testing.T, got, want []Session) {
 	slices.SortFunc(want, byID)
 	if !slices.Equal(got, want) {
 		t.Fatalf("sessions:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func testFindUser(t *testing.T, newStore newStoreFunc) {
+	st := newStore(t, 0)
+	ctx := ctxFor(t)
+	alice := Session{ID: "s1", UserID: "u1", Username: "alice", Connected: true}
+	bob := Session{ID: "s2", UserID: "u2", Username: "bob"}
+	for _, s := range []Session{alice, bob} {
+		if err := st.Save(ctx, s); err != nil {
+			t.Fatalf("Save: %v", err)
+		}
+	}
+	for _, want := range []Session{alice, bob} {
+		if got, err := st.FindUser(ctx, want.UserID); err != nil || got != want {
+			t.Fatalf("FindUser(%q) = %+v, %v; want %+v", want.UserID, got, err, want)
+		}
+	}
+	// The secret session ID is not a user ID, and unknown users are unknown.
+	for _, id := range []string{"s1", "u3", ""} {
+		if _, err := st.FindUser(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("FindUser(%q) error = %v, want ErrNotFound", id, err)
+		}
+	}
+}
+
+func testFindUserExpires(t *testing.T, newStore newStoreFunc) {
+	st := newStore(t, 300*time.Millisecond)
+	ctx := ctxFor(t)
+	if err := st.Save(ctx, Session{ID: "s1", UserID: "u1", Username: "alice"}); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := st.FindUser(ctx, "u1")
+		if errors.Is(err, ErrNotFound) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("FindUser: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("FindUser still finds a session 5 s after its 300 ms TTL")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

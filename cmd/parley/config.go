@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+)
+
+// config is the binary's configuration: flags, each with an environment
+// variable as its fallback (a flag given on the command line wins).
+type config struct {
+	addr             string
+	corsOrigins      []string
+	logLevel         slog.Level
+	maxMessageLength int
+}
+
+// option describes one flag and its environment variable.
+type option struct {
+	name, env, def, usage string
+}
+
+var options = []option{
+	{"addr", "PARLEY_ADDR", ":3000", "TCP address to serve HTTP and Socket.IO on"},
+	{"cors-origins", "PARLEY_CORS_ORIGINS", "http://localhost:8080", "comma-separated origins of pages on other sites allowed to connect (the page's own origin is always allowed)"},
+	{"log-level", "PARLEY_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
+	{"max-message-length", "PARLEY_MAX_MESSAGE_LENGTH", "4096", "longest private message accepted, in characters"},
+}
+
+// parseConfig reads flags from args with environment fallbacks from getenv.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.SetOutput(out)
+	values := make(map[string]*string, len(options))
+	for _, o := range options {
+		def := o.def
+		if v := getenv(o.env); v != "" {
+			def = v
+		}
+		values[o.name] = fs.String(o.name, def, fmt.Sprintf("%s (env %s)", o.usage, o.env))
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: parley [flags]\n\nParley serves the private-messaging chat over Socket.IO.\n\nFlags (each falls back to its environment variable):\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return buildConfig(values)
+}
+
+func buildConfig(v map[string]*string) (config, error) {
+	var c config
+	var errs []error
+	c.addr = *v["addr"]
+	c.corsOrigins = splitList(*v["cors-origins"])
+	if err := c.logLevel.UnmarshalText([]byte(*v["log-level"])); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level: %w", err))
+	}
+	n, err := strconv.Atoi(*v["max-message-length"])
+	if err != nil || n <= 0 {
+		errs = append(errs, fmt.Errorf("--max-message-length: want a positive integer, got %q", *v["max-message-length"]))
+	}
+	c.maxMessageLength = n
+	return c, errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}

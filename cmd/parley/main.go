@@ -1,0 +1,53 @@
+// Command parley runs one Parley node: the private-messaging chat over
+// Socket.IO, with its page at / and the Socket.IO endpoint at /socket.io/.
+//
+// With no configuration it runs alone on in-memory stores; see --help.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/parley-chat/parley/engine"
+	"github.com/parley-chat/parley/server"
+	"github.com/parley-chat/parley/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "parley: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	srv := server.New(server.Config{
+		Addr:            cfg.addr,
+		Engine:          engine.Config{AllowedOrigins: cfg.corsOrigins},
+		MaxMessageChars: cfg.maxMessageLength,
+		Page:            web.Handler(),
+		Logger:          log,
+	})
+	if err := srv.Run(ctx); err != nil {
+		log.Error("parley: stopped", "err", err)
+		return 1
+	}
+	log.Info("parley: stopped")
+	return 0
+}

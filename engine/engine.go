@@ -1,0 +1,187 @@
+// Package engine sets up Parley's Socket.IO server: the zishang520 library's
+// engine with Parley's options, its fixes for the library's deviations from
+// Node's engine.io (see polling.go), its origin policy (origin.go) and its
+// HTTP handler. It knows nothing about the chat: an application registers its
+// own namespaces, middleware and events on IO() and mounts the Engine as the
+// handler of /socket.io/.
+//
+// Concurrency: an Engine is safe for concurrent use once New returns. The
+// library calls connection middleware and disconnect listeners on its own
+// goroutines (transport readers, timers); handlers must not assume a caller.
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	eio "github.com/zishang520/socket.io/servers/engine/v3"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+)
+
+// Config configures an Engine. The zero value works.
+type Config struct {
+	// AllowedOrigins lists the origins (scheme://host[:port]) of pages on other
+	// sites that may connect. A page served by the same host is always allowed.
+	// default: none
+	AllowedOrigins []string
+	// PingInterval is how often the server pings each client. default: 25s
+	PingInterval time.Duration
+	// PingTimeout is how long a pong may take before the client is dropped.
+	// default: 20s
+	PingTimeout time.Duration
+	// MaxPayload is the largest message a client may send, in bytes; larger
+	// polling bodies get 413 and larger WebSocket frames close 1009.
+	// default: 1,000,000
+	MaxPayload int64
+	// Adapter builds the adapter of every namespace. default: the library's
+	// in-memory adapter (one node).
+	Adapter socket.AdapterConstructor
+	// Recovery, when set, turns on connection state recovery: a client that
+	// reconnects within the window gets its socket id, rooms and missed
+	// packets back. default: off
+	Recovery *Recovery
+	// Logger receives the engine's log lines. default: slog.Default()
+	Logger *slog.Logger
+}
+
+// Recovery configures connection state recovery.
+type Recovery struct {
+	// Window is how long a disconnected session can be recovered.
+	// default: 2 minutes
+	Window time.Duration
+}
+
+func (c *Config) withDefaults() Config {
+	out := *c
+	if out.PingInterval <= 0 {
+		out.PingInterval = 25 * time.Second
+	}
+	if out.PingTimeout <= 0 {
+		out.PingTimeout = 20 * time.Second
+	}
+	if out.MaxPayload <= 0 {
+		out.MaxPayload = 1_000_000
+	}
+	if out.Logger == nil {
+		out.Logger = slog.Default()
+	}
+	if out.Recovery != nil && out.Recovery.Window <= 0 {
+		out.Recovery = &Recovery{Window: 2 * time.Minute}
+	}
+	return out
+}
+
+// Engine is a Socket.IO server with Parley's protocol fixes in front of it.
+type Engine struct {
+	cfg     Config
+	log     *slog.Logger
+	io      *socket.Server
+	handler http.Handler
+	base    eio.BaseServer
+	origins originPolicy
+
+	// sessions maps an Engine.IO session id to a context cancelled when the
+	// session closes; the polling guard uses it to finish requests the
+	// library forgets (polling.go).
+	sessions sync.Map
+}
+
+// New builds an Engine. Register namespaces and handlers on IO() before
+// serving requests.
+func New(cfg Config) *Engine {
+	cfg = cfg.withDefaults()
+	e := &Engine{cfg: cfg, log: cfg.Logger, origins: newOriginPolicy(cfg.AllowedOrigins)}
+	e.io = socket.NewServer(nil, e.options())
+	e.handler = e.io.ServeHandler(nil)
+	e.base = e.io.Engine()
+	_ = e.base.On("connection", e.trackSession)
+	return e
+}
+
+func (e *Engine) options() *socket.ServerOptions {
+	opts := socket.DefaultServerOptions()
+	opts.SetPingInterval(e.cfg.PingInterval)
+	opts.SetPingTimeout(e.cfg.PingTimeout)
+	opts.SetMaxHttpBufferSize(e.cfg.MaxPayload)
+	opts.SetServeClient(false)
+	// The origin policy is enforced in ServeHTTP; the library only has to
+	// answer allowed cross-origin requests with the CORS headers and let
+	// their WebSocket upgrades through.
+	opts.SetCors(&types.Cors{Origin: e.origins.allowed, Credentials: true})
+	if e.cfg.Adapter != nil {
+		opts.SetAdapter(e.cfg.Adapter)
+	}
+	if r := e.cfg.Recovery; r != nil {
+		csr := &socket.ConnectionStateRecovery{}
+		// Set both explicitly: with a custom adapter the library would
+		// otherwise leave them unset and sessions would expire at once.
+		csr.SetMaxDisconnectionDuration(r.Window.Milliseconds())
+		csr.SetSkipMiddlewares(true)
+		opts.SetConnectionStateRecovery(csr)
+	}
+	return opts
+}
+
+// IO returns the Socket.IO server, to register namespaces, middleware and
+// event handlers on.
+func (e *Engine) IO() *socket.Server { return e.io }
+
+// ClientCount returns the number of open Engine.IO sessions on this node.
+func (e *Engine) ClientCount() uint64 { return e.base.ClientsCount() }
+
+// trackSession runs for every new Engine.IO session.
+func (e *Engine) trackSession(args ...any) {
+	conn, ok := args[0].(eio.Socket)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	id := conn.Id()
+	e.sessions.Store(id, ctx)
+	_ = conn.Once("close", func(...any) {
+		e.sessions.Delete(id)
+		cancel()
+	})
+}
+
+// Shutdown disconnects every client and closes the namespaces' adapters.
+// Clients are first asked to close (a close packet or frame, so they
+// reconnect elsewhere at once); those still open when half of ctx's time is
+// gone are dropped. Disconnect handlers have run when Shutdown returns.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.base.Clients().Range(func(_ string, conn eio.Socket) bool {
+		conn.Close(false)
+		return true
+	})
+	graceful := time.Second * 2
+	if dl, ok := ctx.Deadline(); ok {
+		graceful = time.Until(dl) / 2
+	}
+	wait, cancel := context.WithTimeout(ctx, graceful)
+	defer cancel()
+	for e.base.ClientsCount() > 0 && wait.Err() == nil {
+		select {
+		case <-wait.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if n := e.base.ClientsCount(); n > 0 {
+		e.log.Warn("engine: dropping clients that did not close in time", "clients", n)
+	}
+	done := make(chan struct{})
+	go func() {
+		e.io.Close(nil)
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return errors.New("engine: shutdown: " + ctx.Err().Error())
+	}
+}

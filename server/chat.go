@@ -1,0 +1,252 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"github.com/parley-chat/parley/message"
+	"github.com/parley-chat/parley/presence"
+	"github.com/parley-chat/parley/session"
+)
+
+// storeTimeout bounds every store call made while handling one event, so a
+// stalled Redis delays a client by seconds, not forever.
+const storeTimeout = 5 * time.Second
+
+// chat implements the private-messaging protocol on a Socket.IO server.
+type chat struct {
+	io       *socket.Server
+	sessions session.Store
+	messages message.Store
+	presence presence.Tracker
+	maxChars int
+	log      *slog.Logger
+}
+
+// user is what a socket carries once authenticated (its Socket.Data). It is
+// also what fetchSockets shows other nodes, so the secret session id stays
+// out of its JSON form.
+type user struct {
+	SessionID string `json:"-"`
+	UserID    string `json:"userID"`
+	Username  string `json:"username"`
+}
+
+func userOf(s *socket.Socket) (*user, bool) {
+	u, ok := s.Data().(*user)
+	return u, ok
+}
+
+func storeContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), storeTimeout)
+}
+
+// register installs the chat on the server's main namespace.
+func (c *chat) register() {
+	c.io.Use(c.authenticate)
+	_ = c.io.On("connection", func(args ...any) {
+		if s, ok := args[0].(*socket.Socket); ok {
+			c.onConnection(s)
+		}
+	})
+}
+
+// onConnection runs in the socket's task queue, before any of its events.
+func (c *chat) onConnection(s *socket.Socket) {
+	u, ok := userOf(s)
+	if !ok {
+		s.Disconnect(true)
+		return
+	}
+	ctx, cancel := storeContext()
+	defer cancel()
+	if _, err := c.presence.Join(ctx, u.UserID, string(s.Id())); err != nil {
+		c.fail(s, "presence join", err)
+		return
+	}
+	// From here on the socket counts as live: whatever happens next, its
+	// disconnect must be counted too, exactly once.
+	var once sync.Once
+	leave := func(...any) { once.Do(func() { c.onDisconnect(u, string(s.Id())) }) }
+	_ = s.On("disconnect", leave)
+	if !s.Connected() {
+		leave()
+		return
+	}
+	if err := c.sessions.Save(ctx, session.Session{ID: u.SessionID, UserID: u.UserID, Username: u.Username, Connected: true}); err != nil {
+		c.fail(s, "session save", err)
+		return
+	}
+	_ = s.Emit("session", map[string]any{"sessionID": u.SessionID, "userID": u.UserID})
+	s.Join(socket.Room(u.UserID))
+	users, err := c.userList(ctx, u.UserID)
+	if err != nil {
+		c.fail(s, "user list", err)
+		return
+	}
+	_ = s.Emit("users", users)
+	_ = s.Broadcast().Emit("user connected", userEntry(u.UserID, u.Username, true, nil))
+	_ = s.On("private message", func(args ...any) { c.onPrivateMessage(s, u, args) })
+}
+
+// fail ends a connection the server could not set up (a store is down). The
+// client sees a transport close and reconnects with backoff.
+func (c *chat) fail(s *socket.Socket, step string, err error) {
+	c.log.Error("chat: connection set-up failed, disconnecting", "step", step, "socket", s.Id(), "err", err)
+	s.Disconnect(true)
+}
+
+// userList builds the "users" event: every known user with the messages the
+// connecting user exchanged with them, oldest first.
+func (c *chat) userList(ctx context.Context, me string) ([]any, error) {
+	all, err := c.sessions.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	history, err := c.messages.ForUser(ctx, me)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(all))
+	for _, s := range all {
+		ids = append(ids, s.UserID)
+	}
+	online, err := c.presence.Online(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byPeer := make(map[string][]any)
+	for _, m := range history {
+		peer := m.From
+		if peer == me {
+			peer = m.To
+		}
+		byPeer[peer] = append(byPeer[peer], messagePayload(m))
+	}
+	list := make([]any, 0, len(all))
+	seen := make(map[string]bool, len(all))
+	for _, s := range all {
+		if seen[s.UserID] {
+			continue
+		}
+		seen[s.UserID] = true
+		list = append(list, userEntry(s.UserID, s.Username, online[s.UserID], byPeer[s.UserID]))
+	}
+	return list, nil
+}
+
+// userEntry is one user as the client expects it: connected and messages
+// are always present (the Vue client relies on both).
+func userEntry(userID, username string, connected bool, messages []any) map[string]any {
+	if messages == nil {
+		messages = []any{}
+	}
+	return map[string]any{"userID": userID, "username": username, "connected": connected, "messages": messages}
+}
+
+func messagePayload(m message.Message) map[string]any {
+	return map[string]any{"content": m.Content, "from": m.From, "to": m.To}
+}
+
+// onPrivateMessage stores a message, then delivers it to the recipient's
+// sockets and the sender's other sockets. Nothing is delivered that was not
+// stored, and nothing invalid is stored.
+func (c *chat) onPrivateMessage(s *socket.Socket, u *user, args []any) {
+	ack := func(any) {}
+	if n := len(args); n > 0 {
+		if fn, ok := args[n-1].(socket.Ack); ok {
+			ack = func(v any) { fn([]any{v}, nil) }
+			args = args[:n-1]
+		}
+	}
+	var payload any
+	if len(args) > 0 {
+		payload = args[0]
+	}
+	ctx, cancel := storeContext()
+	defer cancel()
+	msg, err := c.checkMessage(ctx, u, payload)
+	if err != nil {
+		c.log.Info("chat: private message refused", "socket", s.Id(), "user", u.UserID, "reason", err)
+		ack(map[string]any{"error": err.Error()})
+		return
+	}
+	if err := c.messages.Save(ctx, msg); err != nil {
+		c.log.Error("chat: storing a private message failed", "socket", s.Id(), "user", u.UserID, "err", err)
+		ack(map[string]any{"error": errNotStored.Error()})
+		return
+	}
+	// s.To excludes the sending socket; a socket in both rooms gets it once.
+	_ = s.To(socket.Room(msg.To), socket.Room(msg.From)).Emit("private message", messagePayload(msg))
+	ack(map[string]any{"ok": true})
+}
+
+// checkMessage validates a "private message" payload and its recipient.
+func (c *chat) checkMessage(ctx context.Context, u *user, payload any) (message.Message, error) {
+	out, err := parsePrivateMessage(payload, c.maxChars)
+	if err != nil {
+		return message.Message{}, err
+	}
+	if out.to != u.UserID {
+		if _, err := c.sessions.FindUser(ctx, out.to); errors.Is(err, session.ErrNotFound) {
+			return message.Message{}, errUnknownRecipient
+		} else if err != nil {
+			c.log.Error("chat: looking up a recipient failed", "user", u.UserID, "to", out.to, "err", err)
+			return message.Message{}, errNotStored
+		}
+	}
+	return message.Message{Content: out.content, From: u.UserID, To: out.to}, nil
+}
+
+// onDisconnect counts a socket out. Only the user's last socket makes the
+// user offline. If the user came back while we announced it (a fast reload
+// landing on another goroutine or node), it is announced online again, so
+// every peer ends with the right state whatever the interleaving.
+func (c *chat) onDisconnect(u *user, socketID string) {
+	ctx, cancel := storeContext()
+	defer cancel()
+	last, err := c.presence.Leave(ctx, u.UserID, socketID)
+	if err != nil {
+		c.log.Error("chat: presence leave failed", "user", u.UserID, "socket", socketID, "err", err)
+		return
+	}
+	if last {
+		c.markOffline(ctx, []*user{u})
+	}
+}
+
+// markOffline announces users that have no live socket left and records it,
+// then re-checks each: one that reconnected meanwhile is announced again.
+func (c *chat) markOffline(ctx context.Context, users []*user) {
+	for _, u := range users {
+		c.io.Emit("user disconnected", u.UserID)
+		c.saveConnected(ctx, u, false)
+	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.UserID
+	}
+	online, err := c.presence.Online(ctx, ids)
+	if err != nil {
+		c.log.Error("chat: presence re-check failed", "users", len(ids), "err", err)
+		return
+	}
+	for _, u := range users {
+		if online[u.UserID] {
+			c.io.Emit("user connected", userEntry(u.UserID, u.Username, true, nil))
+			c.saveConnected(ctx, u, true)
+		}
+	}
+}
+
+func (c *chat) saveConnected(ctx context.Context, u *user, connected bool) {
+	s := session.Session{ID: u.SessionID, UserID: u.UserID, Username: u.Username, Connected: connected}
+	if err := c.sessions.Save(ctx, s); err != nil {
+		c.log.Error("chat: saving presence in the session failed", "user", u.UserID, "connected", connected, "err", err)
+	}
+}

@@ -1,0 +1,187 @@
+// Package server is the private-messaging chat of Parley: the protocol of the
+// socket.io "private-messaging" example (auth middleware, session, users,
+// user connected / disconnected, private message) on Parley's engine, plus
+// the HTTP routes of the binary (/healthz, /readyz, the page).
+//
+// Stores, presence and the adapter are injected through Config; their
+// in-memory implementations are the defaults, so a zero Config runs one node.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/parley-chat/parley/engine"
+	"github.com/parley-chat/parley/message"
+	"github.com/parley-chat/parley/presence"
+	"github.com/parley-chat/parley/session"
+)
+
+// Config configures a Server. The zero value runs one node on in-memory
+// stores.
+type Config struct {
+	// Addr is the TCP address Run listens on. default: ":3000"
+	Addr string
+	// Engine configures the Socket.IO engine (origins, heartbeat, adapter).
+	Engine engine.Config
+	// MaxMessageChars is the longest private message accepted, in
+	// characters. default: 4096
+	MaxMessageChars int
+	// Sessions stores login sessions. default: an in-memory store
+	Sessions session.Store
+	// Messages stores private messages. default: an in-memory store
+	Messages message.Store
+	// Presence counts live sockets per user. default: presence.NewMemory()
+	Presence presence.Tracker
+	// Page serves everything outside the API routes (the chat page).
+	// default: 404
+	Page http.Handler
+	// Ready reports whether the node's dependencies (Redis subscriptions,
+	// stores) work; /readyz answers 503 while it returns an error.
+	// default: always ready
+	Ready func(context.Context) error
+	// ShutdownTimeout bounds the graceful shutdown. default: 8s
+	ShutdownTimeout time.Duration
+	// Logger receives the server's log lines. default: slog.Default()
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = ":3000"
+	}
+	if c.MaxMessageChars <= 0 {
+		c.MaxMessageChars = DefaultMaxMessageChars
+	}
+	if c.Sessions == nil {
+		c.Sessions, _ = session.NewMemory(session.MemoryConfig{}) // a zero config never fails
+	}
+	if c.Messages == nil {
+		c.Messages, _ = message.NewMemory(message.MemoryConfig{})
+	}
+	if c.Presence == nil {
+		c.Presence = presence.NewMemory()
+	}
+	if c.Page == nil {
+		c.Page = http.NotFoundHandler()
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 8 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Engine.Logger == nil {
+		c.Engine.Logger = c.Logger
+	}
+	return c
+}
+
+// Server is one Parley node serving the chat.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	engine  *engine.Engine
+	chat    *chat
+	handler http.Handler
+}
+
+// New builds a Server from cfg.
+func New(cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{cfg: cfg, log: cfg.Logger, engine: engine.New(cfg.Engine)}
+	s.chat = &chat{
+		io:       s.engine.IO(),
+		sessions: cfg.Sessions,
+		messages: cfg.Messages,
+		presence: cfg.Presence,
+		maxChars: cfg.MaxMessageChars,
+		log:      cfg.Logger,
+	}
+	s.chat.register()
+	s.handler = s.routes()
+	return s
+}
+
+// Handler returns the node's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Engine returns the node's Socket.IO engine.
+func (s *Server) Engine() *engine.Engine { return s.engine }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", s.engine)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("/", s.cfg.Page)
+	return mux
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "clients": s.engine.ClientCount()})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Run listens on Config.Addr and serves until ctx is done, then shuts down
+// gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is done. Then it stops accepting connections,
+// disconnects every client (their disconnect handlers run, so presence is
+// right on the other nodes) and returns within Config.ShutdownTimeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	s.log.Info("parley: listening", "addr", ln.Addr().String())
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("parley: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	// Shutdown closes the listener at once, then waits for requests in
+	// flight; long-polling requests among them end when the engine closes
+	// their sessions.
+	stopped := make(chan error, 1)
+	go func() { stopped <- hs.Shutdown(sctx) }()
+	errEngine := s.engine.Shutdown(sctx)
+	errHTTP := <-stopped
+	if errors.Is(errHTTP, context.DeadlineExceeded) {
+		_ = hs.Close()
+	}
+	<-served
+	return errors.Join(errEngine, errHTTP)
+}
