@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	eio "github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
@@ -109,6 +110,7 @@ func (e *Engine) options() *socket.ServerOptions {
 	opts.SetPingTimeout(e.cfg.PingTimeout)
 	opts.SetMaxHttpBufferSize(e.cfg.MaxPayload)
 	opts.SetServeClient(false)
+	opts.SetParser(nodeParser{parser.NewParser()})
 	// The origin policy is enforced in ServeHTTP; the library only has to
 	// answer allowed cross-origin requests with the CORS headers and let
 	// their WebSocket upgrades through.
@@ -150,12 +152,16 @@ func (e *Engine) trackSession(args ...any) {
 }
 
 // Shutdown disconnects every client and closes the namespaces' adapters.
-// Clients are first asked to close (a close packet or frame, so they
-// reconnect elsewhere at once); those still open when half of ctx's time is
-// gone are dropped. Disconnect handlers have run when Shutdown returns.
+// Clients that can be told are asked to close (a close packet or frame, so
+// they reconnect elsewhere at once); a long-polling client with no request
+// pending cannot be told and is dropped at once, as are clients still open
+// when half of ctx's time is gone. Disconnect handlers have run when Shutdown
+// returns.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.base.Clients().Range(func(_ string, conn eio.Socket) bool {
-		conn.Close(false)
+		// A polling close waits for the client's next request, up to the
+		// library's close timeout; nobody will make it.
+		conn.Close(!conn.Transport().Writable())
 		return true
 	})
 	graceful := time.Second * 2
@@ -172,6 +178,10 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	if n := e.base.ClientsCount(); n > 0 {
 		e.log.Warn("engine: dropping clients that did not close in time", "clients", n)
+		e.base.Clients().Range(func(_ string, conn eio.Socket) bool {
+			conn.Close(true)
+			return true
+		})
 	}
 	done := make(chan struct{})
 	go func() {

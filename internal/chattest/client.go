@@ -1,18 +1,18 @@
-// Package chattest drives Parley from tests with the Go socket.io client: it
+// Package chattest drives Parley from tests with socket.io clients: it
 // records every event a client receives so a test can wait for the ones it
 // expects, in order, with a deadline.
 package chattest
 
 import (
 	"fmt"
-	"net/url"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	client "github.com/zishang520/socket.io/clients/socket/v3"
-	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
@@ -27,12 +27,18 @@ type Event struct {
 
 // Client is a recording socket.io client.
 type Client struct {
-	t      testing.TB
-	Socket *client.Socket
+	t         testing.TB
+	conn      conn
+	closeOnce sync.Once
+	*recorder
+}
 
-	mu     sync.Mutex
-	events []Event
-	notify chan struct{}
+// conn is one client connection: the Go library's client over WebSocket, or
+// the raw protocol client over long polling.
+type conn interface {
+	// emit sends an event; ack, when not nil, receives the ack's arguments.
+	emit(event string, args []any, ack func([]any)) error
+	close()
 }
 
 // Transport selects how a client connects.
@@ -43,74 +49,36 @@ const (
 	Polling   Transport = "polling"   // long-polling only
 	WebSocket Transport = "websocket" // WebSocket only
 	Upgrade   Transport = ""          // polling, then upgrade (the browser default)
+	// GoClient is the Go library's socket.io client over WebSocket.
+	GoClient Transport = "go-client"
 )
 
 // Dial connects a new client (its own connection, no reconnection) to the
 // main namespace of the server at base, with the given auth payload. It does
 // not wait for the connection: use Wait("connect") or Wait("connect_error").
+//
+// Polling, WebSocket and Upgrade clients speak the protocol directly
+// (raw.go); GoClient is the Go library's client, which tests use to show it
+// works with Parley (over WebSocket only: it loses emits over long polling).
 func Dial(t testing.TB, base string, auth map[string]any, tr Transport) *Client {
 	t.Helper()
-	opts := client.DefaultOptions()
-	opts.SetForceNew(true)
-	opts.SetReconnection(false)
-	opts.SetAuth(auth)
+	c := &Client{t: t, recorder: newRecorder()}
+	var err error
 	switch tr {
-	case Polling:
-		opts.SetTransports(types.NewSet(client.Polling))
+	case GoClient:
+		c.conn, err = dialLibrary(c.recorder, base, auth)
 	case WebSocket:
-		opts.SetTransports(types.NewSet(client.WebSocket))
+		c.conn, err = dialRaw(c.recorder, base, auth, rawWebSocket)
+	case Upgrade:
+		c.conn, err = dialRaw(c.recorder, base, auth, rawUpgrade)
+	default:
+		c.conn, err = dialRaw(c.recorder, base, auth, rawPolling)
 	}
-	s, err := client.Connect(strings.TrimRight(base, "/")+"/", opts)
 	if err != nil {
-		t.Fatalf("chattest: dial %s: %v", base, err)
+		t.Fatalf("chattest: dial %s over %q: %v", base, tr, err)
 	}
-	c := &Client{t: t, Socket: s, notify: make(chan struct{}, 1)}
-	for _, name := range []string{"connect", "connect_error", "disconnect"} {
-		_ = s.On(types.EventName(name), c.recorder(name))
-	}
-	s.OnAny(func(args ...any) {
-		if len(args) == 0 {
-			return
-		}
-		name, _ := args[0].(string)
-		c.record(Event{Name: name, Args: args[1:]})
-	})
 	t.Cleanup(c.Close)
 	return c
-}
-
-func (c *Client) recorder(name string) types.EventListener {
-	return func(args ...any) { c.record(Event{Name: name, Args: args}) }
-}
-
-func (c *Client) record(e Event) {
-	c.mu.Lock()
-	c.events = append(c.events, e)
-	c.mu.Unlock()
-	select {
-	case c.notify <- struct{}{}:
-	default:
-	}
-}
-
-// Events returns the events received so far with the given name.
-func (c *Client) Events(name string) []Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []Event
-	for _, e := range c.events {
-		if e.Name == name {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// All returns every event received so far.
-func (c *Client) All() []Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]Event(nil), c.events...)
 }
 
 // Wait returns the first received event named name for which match (nil
@@ -120,41 +88,18 @@ func (c *Client) Wait(name string, match func(args []any) bool) Event {
 	c.t.Helper()
 	e, ok := c.WaitFor(name, match, WaitTimeout)
 	if !ok {
+		if os.Getenv("CHATTEST_DUMP") != "" {
+			_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
+		}
 		c.t.Fatalf("chattest: no %q event within %s; received: %s", name, WaitTimeout, c.summary())
 	}
 	return e
 }
 
-// WaitFor is Wait without failing: ok is false after timeout.
-func (c *Client) WaitFor(name string, match func(args []any) bool, timeout time.Duration) (Event, bool) {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		for _, e := range c.Events(name) {
-			if match == nil || match(e.Args) {
-				return e, true
-			}
-		}
-		select {
-		case <-c.notify:
-		case <-deadline.C:
-			return Event{}, false
-		}
-	}
-}
-
-func (c *Client) summary() string {
-	var b strings.Builder
-	for _, e := range c.All() {
-		fmt.Fprintf(&b, "\n  %s %v", e.Name, e.Args)
-	}
-	return b.String()
-}
-
 // Emit sends an event without an ack.
 func (c *Client) Emit(event string, args ...any) {
 	c.t.Helper()
-	if err := c.Socket.Emit(event, args...); err != nil {
+	if err := c.conn.emit(event, args, nil); err != nil {
 		c.t.Fatalf("chattest: emit %s: %v", event, err)
 	}
 }
@@ -164,33 +109,123 @@ func (c *Client) Emit(event string, args ...any) {
 func (c *Client) EmitAck(event string, args ...any) []any {
 	c.t.Helper()
 	got := make(chan []any, 1)
-	c.Socket.Timeout(WaitTimeout).EmitWithAck(event, args...)(func(res []any, err error) {
-		if err != nil {
-			res = []any{fmt.Sprintf("ack error: %v", err)}
-		}
-		got <- res
-	})
+	if err := c.conn.emit(event, args, func(res []any) { got <- res }); err != nil {
+		c.t.Fatalf("chattest: emit %s: %v", event, err)
+	}
 	select {
 	case res := <-got:
 		return res
 	case <-time.After(WaitTimeout + time.Second):
-		c.t.Fatalf("chattest: no ack for %s", event)
+		c.t.Fatalf("chattest: no ack for %s within %s", event, WaitTimeout)
 		return nil
 	}
 }
 
-// Close disconnects the client.
-func (c *Client) Close() { c.Socket.Disconnect() }
+// Close disconnects the client. It may be called more than once.
+func (c *Client) Close() { c.closeOnce.Do(c.conn.close) }
 
-// Ack is the server-side ack callback type, re-exported for tests that
-// build handlers.
-type Ack = socket.Ack
+// libraryConn is the Go library's socket.io client.
+type libraryConn struct{ s *client.Socket }
 
-// URL joins base and path.
-func URL(base, path string) string {
-	u, err := url.JoinPath(base, path)
+func dialLibrary(rec *recorder, base string, auth map[string]any) (*libraryConn, error) {
+	opts := client.DefaultOptions()
+	opts.SetForceNew(true)
+	opts.SetReconnection(false)
+	opts.SetAuth(auth)
+	opts.SetTransports(types.NewSet(client.WebSocket))
+	s, err := client.Connect(strings.TrimRight(base, "/")+"/", opts)
 	if err != nil {
-		return base + path
+		return nil, err
 	}
-	return u
+	for _, name := range []string{"connect", "connect_error", "disconnect"} {
+		_ = s.On(types.EventName(name), func(args ...any) { rec.record(Event{Name: name, Args: args}) })
+	}
+	s.OnAny(func(args ...any) {
+		if len(args) == 0 {
+			return
+		}
+		name, _ := args[0].(string)
+		rec.record(Event{Name: name, Args: args[1:]})
+	})
+	return &libraryConn{s: s}, nil
+}
+
+func (l *libraryConn) emit(event string, args []any, ack func([]any)) error {
+	if ack == nil {
+		return l.s.Emit(event, args...)
+	}
+	l.s.Timeout(WaitTimeout).EmitWithAck(event, args...)(func(res []any, err error) {
+		if err != nil {
+			res = []any{fmt.Sprintf("ack error: %v", err)}
+		}
+		ack(res)
+	})
+	return nil
+}
+
+func (l *libraryConn) close() { l.s.Disconnect() }
+
+// recorder keeps every event a client received, in order.
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+	notify chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{notify: make(chan struct{}, 1)} }
+
+func (r *recorder) record(e Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Events returns the events received so far with the given name.
+func (r *recorder) Events(name string) []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Event
+	for _, e := range r.events {
+		if e.Name == name {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// All returns every event received so far.
+func (r *recorder) All() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Event(nil), r.events...)
+}
+
+// WaitFor is Wait without failing: ok is false after timeout.
+func (r *recorder) WaitFor(name string, match func(args []any) bool, timeout time.Duration) (Event, bool) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		for _, e := range r.Events(name) {
+			if match == nil || match(e.Args) {
+				return e, true
+			}
+		}
+		select {
+		case <-r.notify:
+		case <-deadline.C:
+			return Event{}, false
+		}
+	}
+}
+
+func (r *recorder) summary() string {
+	var b strings.Builder
+	for _, e := range r.All() {
+		fmt.Fprintf(&b, "\n  %s %v", e.Name, e.Args)
+	}
+	return b.String()
 }
