@@ -43,9 +43,9 @@ type raw struct {
 	mu        sync.Mutex
 	upgrading bool            // set once the probe succeeded
 	ws        *websocket.Conn // set once the upgrade packet is sent
-	acks    map[uint64]func([]any)
-	nextAck uint64
-	closed  bool
+	acks      map[uint64]func([]any)
+	nextAck   uint64
+	closed    bool
 }
 
 // handshake is the Engine.IO open packet.
