@@ -1,0 +1,64 @@
+// Package nodetest runs Node.js scripts from Go tests: the official
+// socket.io client and servers that Parley is checked against. The packages
+// come from the repository's package-lock.json (npm ci at the repository
+// root); a missing node binary or node_modules fails the test with the
+// command that fixes it, never skips it.
+package nodetest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Root returns the repository root (the directory holding package.json),
+// failing the test if it cannot be found.
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("nodetest: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "package.json")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("nodetest: no package.json above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// Require fails the test unless node and the repository's npm packages are
+// installed.
+func Require(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("nodetest: node is not installed (Debian: apt-get install nodejs npm); .ci/run installs it")
+	}
+	if _, err := os.Stat(filepath.Join(Root(t), "node_modules", "socket.io-client", "package.json")); err != nil {
+		t.Fatal("nodetest: node_modules is missing: run `npm ci` in the repository root (make test does)")
+	}
+}
+
+// Run runs `node script args...` and returns its combined output. It fails
+// the test if node exits with an error or runs longer than timeout.
+func Run(t testing.TB, timeout time.Duration, script string, args ...string) string {
+	t.Helper()
+	Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("nodetest: node %s %v: %v\n%s", script, args, err, out.String())
+	}
+	return out.String()
+}
