@@ -13,6 +13,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -145,10 +146,35 @@ func (e *Engine) trackSession(args ...any) {
 	ctx, cancel := context.WithCancel(context.Background())
 	id := conn.Id()
 	e.sessions.Store(id, ctx)
-	_ = conn.Once("close", func(...any) {
+	_ = conn.Once("close", func(args ...any) {
 		e.sessions.Delete(id)
 		cancel()
+		e.logClose(id, args)
 	})
+}
+
+// logClose records why a session ended. A client that breaks the protocol
+// (a garbled packet, a transport error) is worth a line at info level; the
+// ordinary ends (the client left, a ping timeout, a shutdown) only at debug.
+func (e *Engine) logClose(sid string, args []any) {
+	reason, _ := firstArg(args).(string)
+	switch reason {
+	case "parse error", "encode error", "transport error":
+		detail := ""
+		if len(args) > 1 && args[1] != nil {
+			detail = fmt.Sprint(args[1])
+		}
+		e.log.Info("engine: session closed on a protocol error", "sid", sid, "reason", reason, "detail", detail)
+	default:
+		e.log.Debug("engine: session closed", "sid", sid, "reason", reason)
+	}
+}
+
+func firstArg(args []any) any {
+	if len(args) == 0 {
+		return nil
+	}
+	return args[0]
 }
 
 // Shutdown disconnects every client and closes the namespaces' adapters.
