@@ -2,9 +2,10 @@ package message
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/hashtag"
 )
 
 // Redis keys. With an empty prefix they have the reference server's layout:
@@ -20,15 +21,9 @@ func (k keys) messages(userID string) string { return k.prefix + "messages:" + u
 var errNeedHashTag = errors.New("message: a Redis Cluster needs a Prefix with a hash tag such as \"{parley}:\", " +
 	"so that the sender's and recipient's histories, written in one transaction, share a hash slot")
 
-// checkCluster refuses a cluster client unless every key lands in one slot:
-// Save writes two users' lists in one MULTI/EXEC, which a cluster only allows
-// within a slot.
+// checkCluster refuses a cluster client unless every key lands in one slot.
 func checkCluster(rdb redis.UniversalClient, prefix string) error {
-	if _, ok := rdb.(*redis.ClusterClient); !ok {
-		return nil
-	}
-	open := strings.Index(prefix, "{")
-	if open < 0 || !strings.Contains(prefix[open+1:], "}") || strings.HasPrefix(prefix[open+1:], "}") {
+	if hashtag.Required(rdb, prefix) {
 		return errNeedHashTag
 	}
 	return nil

@@ -2,9 +2,10 @@ package session
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/hashtag"
 )
 
 // Redis keys. With an empty prefix the per-session hash has the reference
@@ -31,15 +32,9 @@ func (k keys) users() string            { return k.prefix + "sessions:users" }
 var errNeedHashTag = errors.New("session: a Redis Cluster needs a Prefix with a hash tag such as \"{parley}:\", " +
 	"so that a session and the index it updates atomically share a hash slot")
 
-// checkCluster refuses a cluster client unless every key lands in one slot:
-// Save updates three keys in one script, which a cluster only allows within
-// a slot.
+// checkCluster refuses a cluster client unless every key lands in one slot.
 func checkCluster(rdb redis.UniversalClient, prefix string) error {
-	if _, ok := rdb.(*redis.ClusterClient); !ok {
-		return nil
-	}
-	open := strings.Index(prefix, "{")
-	if open < 0 || !strings.Contains(prefix[open+1:], "}") || strings.HasPrefix(prefix[open+1:], "}") {
+	if hashtag.Required(rdb, prefix) {
 		return errNeedHashTag
 	}
 	return nil
