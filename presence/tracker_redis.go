@@ -44,10 +44,10 @@ var (
 	//go:embed lua/renew.lua
 	renewSource string
 
-	joinScript   = redis.NewScript(joinSource)
-	leaveScript  = redis.NewScript(leaveSource)
-	reapScript   = redis.NewScript(reapSource)
-	renewScript  = redis.NewScript(renewSource)
+	joinScript  = redis.NewScript(joinSource)
+	leaveScript = redis.NewScript(leaveSource)
+	reapScript  = redis.NewScript(reapSource)
+	renewScript = redis.NewScript(renewSource)
 )
 
 // reapBatch bounds the sockets of a dead node forgotten in one script call,
