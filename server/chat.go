@@ -20,12 +20,13 @@ const storeTimeout = 5 * time.Second
 
 // chat implements the private-messaging protocol on a Socket.IO server.
 type chat struct {
-	io       *socket.Server
-	sessions session.Store
-	messages message.Store
-	presence presence.Tracker
-	maxChars int
-	log      *slog.Logger
+	io        *socket.Server
+	sessions  session.Store
+	messages  message.Store
+	presence  presence.Tracker
+	announcer Announcer
+	maxChars  int
+	log       *slog.Logger
 }
 
 // user is what a socket carries once authenticated (its Socket.Data). It is
@@ -90,8 +91,8 @@ func (c *chat) onConnection(s *socket.Socket) {
 		return
 	}
 	_ = s.Emit("users", users)
-	_ = s.Broadcast().Emit("user connected", userEntry(u.UserID, u.Username, true, nil))
 	_ = s.On("private message", func(args ...any) { c.onPrivateMessage(s, u, args) })
+	c.announceOnline(ctx, u.UserID, u.Username, string(s.Id()))
 }
 
 // fail ends a connection the server could not set up (a store is down). The
@@ -209,50 +210,3 @@ func (c *chat) checkMessage(ctx context.Context, u *user, payload any) (message.
 	return message.Message{Content: out.content, From: u.UserID, To: out.to}, nil
 }
 
-// onDisconnect counts a socket out. Only the user's last socket makes the
-// user offline. If the user came back while we announced it (a fast reload
-// landing on another goroutine or node), it is announced online again, so
-// every peer ends with the right state whatever the interleaving.
-func (c *chat) onDisconnect(u *user, socketID string) {
-	ctx, cancel := storeContext()
-	defer cancel()
-	last, err := c.presence.Leave(ctx, u.UserID, socketID)
-	if err != nil {
-		c.log.Error("chat: presence leave failed", "user", u.UserID, "socket", socketID, "err", err)
-		return
-	}
-	if last {
-		c.markOffline(ctx, []*user{u})
-	}
-}
-
-// markOffline announces users that have no live socket left and records it,
-// then re-checks each: one that reconnected meanwhile is announced again.
-func (c *chat) markOffline(ctx context.Context, users []*user) {
-	for _, u := range users {
-		c.io.Emit("user disconnected", u.UserID)
-		c.saveConnected(ctx, u, false)
-	}
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = u.UserID
-	}
-	online, err := c.presence.Online(ctx, ids)
-	if err != nil {
-		c.log.Error("chat: presence re-check failed", "users", len(ids), "err", err)
-		return
-	}
-	for _, u := range users {
-		if online[u.UserID] {
-			c.io.Emit("user connected", userEntry(u.UserID, u.Username, true, nil))
-			c.saveConnected(ctx, u, true)
-		}
-	}
-}
-
-func (c *chat) saveConnected(ctx context.Context, u *user, connected bool) {
-	s := session.Session{ID: u.SessionID, UserID: u.UserID, Username: u.Username, Connected: connected}
-	if err := c.sessions.Save(ctx, s); err != nil {
-		c.log.Error("chat: saving presence in the session failed", "user", u.UserID, "connected", connected, "err", err)
-	}
-}

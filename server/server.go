@@ -36,8 +36,14 @@ type Config struct {
 	Sessions session.Store
 	// Messages stores private messages. default: an in-memory store
 	Messages message.Store
-	// Presence counts live sockets per user. default: presence.NewMemory()
+	// Presence counts live sockets per user. A tracker that is also a
+	// presence.Watcher is watched while the server runs. default:
+	// presence.NewMemory()
 	Presence presence.Tracker
+	// Announcer delivers presence events to every socket of the chat. For a
+	// cluster it must order them the same way on every node (see
+	// Announcer). default: emits through this node's Socket.IO server
+	Announcer Announcer
 	// Page serves everything outside the API routes (the chat page).
 	// default: 404
 	Page http.Handler
@@ -95,13 +101,18 @@ type Server struct {
 func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, engine: engine.New(cfg.Engine)}
+	announcer := cfg.Announcer
+	if announcer == nil {
+		announcer = localAnnouncer{s.engine.IO()}
+	}
 	s.chat = &chat{
-		io:       s.engine.IO(),
-		sessions: cfg.Sessions,
-		messages: cfg.Messages,
-		presence: cfg.Presence,
-		maxChars: cfg.MaxMessageChars,
-		log:      cfg.Logger,
+		io:        s.engine.IO(),
+		sessions:  cfg.Sessions,
+		messages:  cfg.Messages,
+		presence:  cfg.Presence,
+		announcer: announcer,
+		maxChars:  cfg.MaxMessageChars,
+		log:       cfg.Logger,
 	}
 	s.chat.register()
 	s.handler = s.routes()
@@ -146,6 +157,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// watchPresence runs the tracker's Watch, if it has one, until the returned
+// function is called.
+func (s *Server) watchPresence() (stop func()) {
+	w, ok := s.cfg.Presence.(presence.Watcher)
+	if !ok {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Watch(ctx, s.chat.presenceChanged)
+	}()
+	return func() { cancel(); <-done }
+}
+
 // Run listens on Config.Addr and serves until ctx is done, then shuts down
 // gracefully.
 func (s *Server) Run(ctx context.Context) error {
@@ -161,6 +188,8 @@ func (s *Server) Run(ctx context.Context) error {
 // right on the other nodes) and returns within Config.ShutdownTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	stopWatch := s.watchPresence()
+	defer stopWatch()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	s.log.Info("parley: listening", "addr", ln.Addr().String())
