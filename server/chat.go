@@ -209,4 +209,3 @@ func (c *chat) checkMessage(ctx context.Context, u *user, payload any) (message.
 	}
 	return message.Message{Content: out.content, From: u.UserID, To: out.to}, nil
 }
-
