@@ -1,0 +1,119 @@
+// Package adapter connects the Socket.IO servers of several Parley nodes
+// through Redis, speaking the wire protocol of the Node.js
+// @socket.io/redis-adapter, so Go and Node.js nodes can form one cluster.
+//
+// A Node is one process's membership in such a cluster. Give it to the server
+// options as the adapter constructor; the library then creates one
+// NamespaceAdapter per namespace from it:
+//
+//	node, err := adapter.NewClassic(rdb, adapter.Config{})
+//	opts.SetAdapter(node)
+//
+// Layout, after socket.io's own ClusterAdapter: one core (cluster.go,
+// namespace.go, requests.go) owns request bookkeeping, counting and the local
+// application of remote operations; per-protocol transports (classic.go)
+// only encode, publish and feed what they receive to the core.
+//
+// Concurrency: every exported method is safe for concurrent use. Publishing
+// never holds a lock while waiting on Redis: messages are encoded in the
+// caller's goroutine and handed to one ordered publisher per Node. Messages
+// received from Redis are decoded on the subscriber goroutine and applied in
+// order, per namespace, on that namespace's own goroutine, so a slow
+// namespace or listener never stalls the Redis connection.
+//
+// Lock order: Node.mu, then a request's mu; the subscriber's and publisher's
+// locks are leaves (nothing is called while holding them).
+package adapter
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+)
+
+// Config configures a Node. The zero value works.
+type Config struct {
+	// Prefix starts every channel name (the Node adapter's "key").
+	// default: "socket.io"
+	Prefix string
+	// RequestsTimeout bounds fetchSockets (unless the operator sets its own
+	// timeout), allRooms and serverSideEmit with acks. default: 5s
+	RequestsTimeout time.Duration
+	// PublishOnSpecificResponseChannel sends this node's responses to the
+	// requesting node's own response channel instead of the shared one.
+	// Every node of the cluster must run @socket.io/redis-adapter 7.1 or
+	// later (or Parley) to read them. default: false
+	PublishOnSpecificResponseChannel bool
+	// PublishQueue is how many messages may wait for Redis; beyond it new
+	// publishes fail (and are counted) rather than grow memory while Redis
+	// is away. default: 10000
+	PublishQueue int
+	// Logger receives the adapter's log lines. default: slog.Default()
+	Logger *slog.Logger
+	// Registerer, when set, registers the adapter's Prometheus metrics.
+	// default: none
+	Registerer prometheus.Registerer
+}
+
+func (c Config) withDefaults() Config {
+	if c.Prefix == "" {
+		c.Prefix = "socket.io"
+	}
+	if c.RequestsTimeout <= 0 {
+		c.RequestsTimeout = 5 * time.Second
+	}
+	if c.PublishQueue <= 0 {
+		c.PublishQueue = 10000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// ErrClosed is returned by operations on a closed Node.
+var ErrClosed = errors.New("adapter: closed")
+
+// Node is this process's member of a Socket.IO cluster over Redis. It is a
+// socket.AdapterConstructor.
+type Node struct {
+	core *core
+}
+
+var _ socket.AdapterConstructor = (*Node)(nil)
+
+// NewClassic returns a Node speaking the protocol of @socket.io/redis-adapter
+// 8.3's createAdapter (classic pub/sub). rdb may be a standalone, Sentinel or
+// Cluster client; the Node never closes it.
+func NewClassic(rdb redis.UniversalClient, cfg Config) (*Node, error) {
+	if rdb == nil {
+		return nil, errors.New("adapter: nil Redis client")
+	}
+	cfg = cfg.withDefaults()
+	c, err := newCore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.start(newClassic(c, rdb, cfg))
+	return &Node{core: c}, nil
+}
+
+// New creates the adapter of a namespace. The socket.io server calls it once
+// per namespace.
+func (n *Node) New(nsp socket.Namespace) socket.Adapter { return n.core.newNamespace(nsp) }
+
+// UID is the node's id in the cluster.
+func (n *Node) UID() string { return n.core.uid }
+
+// Ready returns nil while the node receives the cluster's messages, and the
+// reason otherwise (for instance while Redis is unreachable).
+func (n *Node) Ready() error { return n.core.tr.ready() }
+
+// Close unsubscribes every namespace, fails pending requests, flushes what
+// waits to be published (until ctx is done) and stops the node's goroutines.
+func (n *Node) Close(ctx context.Context) error { return n.core.close(ctx) }

@@ -1,0 +1,441 @@
+package adapter
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"github.com/parley-chat/parley/internal/wire"
+)
+
+// NamespaceAdapter is the adapter of one namespace. It embeds the library's
+// in-memory adapter, which keeps the local rooms and delivers to local
+// sockets, and overrides every operation that must reach the other nodes.
+// (Forgetting one would silently fall back to local-only behaviour, so each
+// is tested across nodes.)
+type NamespaceAdapter struct {
+	socket.Adapter
+	core  *core
+	name  string
+	inbox *inbox
+	// servers is the last server count Redis gave, used while it cannot.
+	servers atomic.Int64
+}
+
+var _ socket.Adapter = (*NamespaceAdapter)(nil)
+
+func (c *core) newNamespace(nsp socket.Namespace) socket.Adapter {
+	a := &NamespaceAdapter{Adapter: socket.MakeAdapter(), core: c, inbox: newInbox(c.log)}
+	a.servers.Store(1)
+	a.Prototype(a)
+	a.Construct(nsp)
+	return a
+}
+
+// Construct binds the adapter to its namespace and subscribes to the
+// namespace's channels.
+func (a *NamespaceAdapter) Construct(nsp socket.Namespace) {
+	a.Adapter.Construct(nsp)
+	a.name = nsp.Name()
+	a.core.register(a)
+}
+
+// Close unsubscribes from the namespace's channels (the library calls it
+// when the server closes or an empty child namespace is cleaned up).
+func (a *NamespaceAdapter) Close() { a.core.unregister(a) }
+
+func (a *NamespaceAdapter) message(kind wire.Kind, opts *socket.BroadcastOptions) *wire.Message {
+	return &wire.Message{Kind: kind, UID: a.core.uid, Nsp: a.name, Opts: wireOptions(opts)}
+}
+
+// ServerCount returns the number of nodes serving the namespace.
+func (a *NamespaceAdapter) ServerCount() int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, err := a.core.tr.serverCount(ctx, a.name)
+	if err != nil {
+		last := a.servers.Load()
+		a.core.log.Warn("adapter: counting servers failed, using the last count", "nsp", a.name, "count", last, "err", err)
+		return last
+	}
+	// This node counts even while its own subscription is being restored.
+	n = max(n, 1)
+	a.servers.Store(n)
+	return n
+}
+
+// Broadcast publishes the packet to the other nodes (unless it is local)
+// and delivers it to the local sockets.
+func (a *NamespaceAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
+	if data, ok := p.Data.([]any); ok && !isLocal(opts) {
+		m := a.message(wire.Broadcast, opts)
+		m.Data = data
+		a.core.publish(m)
+	}
+	a.Adapter.Broadcast(p, opts)
+}
+
+// BroadcastWithAck publishes a broadcast whose client acks the other nodes
+// relay back: each reports how many clients it reached, then each ack.
+func (a *NamespaceAdapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptions, onCount func(uint64), ack socket.Ack) {
+	if opts == nil || opts.Flags == nil || opts.Flags.Timeout == nil {
+		a.core.log.Warn("adapter: broadcast with acks without a timeout times out at once; use Timeout()", "nsp", a.name)
+	}
+	if data, ok := p.Data.([]any); ok && !isLocal(opts) {
+		r := &request{id: randomID(), onResponse: func(resp *wire.Response) bool {
+			switch resp.Kind {
+			case wire.ClientCount:
+				onCount(resp.ClientCount)
+			case wire.BroadcastAck:
+				ack([]any{resp.Packet}, nil)
+			default:
+				return false
+			}
+			return true
+		}, onDone: func(error) {}}
+		// The operator gives up at its own timeout; the request is kept
+		// exactly as long.
+		a.core.reqs.add(r, flagTimeout(opts, 0))
+		m := a.message(wire.Broadcast, opts)
+		m.RequestID, m.Data = r.id, data
+		a.core.publish(m)
+	}
+	a.Adapter.BroadcastWithAck(p, opts, onCount, ack)
+}
+
+// FetchSockets returns the matching sockets of every node: local ones as
+// *socket.Socket, remote ones described by their node. On timeout the
+// callback gets the sockets received so far and an error.
+func (a *NamespaceAdapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket.SocketDetails, error)) {
+	return func(callback func([]socket.SocketDetails, error)) {
+		a.Adapter.FetchSockets(opts)(func(local []socket.SocketDetails, _ error) {
+			if isLocal(opts) {
+				callback(local, nil)
+				return
+			}
+			a.fetchRemote(opts, local, callback)
+		})
+	}
+}
+
+func (a *NamespaceAdapter) fetchRemote(opts *socket.BroadcastOptions, local []socket.SocketDetails, callback func([]socket.SocketDetails, error)) {
+	expected := int(a.ServerCount()) - 1
+	if expected <= 0 {
+		callback(local, nil)
+		return
+	}
+	found := local
+	r := &request{id: randomID(), expected: expected,
+		onResponse: func(resp *wire.Response) bool {
+			if resp.Kind != wire.FetchResult {
+				return false
+			}
+			for _, s := range resp.Sockets {
+				found = append(found, newRemoteSocket(s))
+			}
+			return true
+		},
+		onDone: func(err error) { callback(found, err) },
+	}
+	a.request(r, wire.FetchSockets, opts, flagTimeout(opts, a.core.cfg.RequestsTimeout), nil)
+}
+
+// request registers r, then publishes its message and waits for Redis to
+// take it: a request Redis refused fails at once instead of timing out.
+func (a *NamespaceAdapter) request(r *request, kind wire.Kind, opts *socket.BroadcastOptions, timeout time.Duration, data []any) {
+	a.core.reqs.add(r, timeout)
+	m := a.message(kind, opts)
+	m.RequestID, m.Data = r.id, data
+	if _, err := a.core.tr.publish(m, true); err != nil {
+		a.core.reqs.finish(r, err)
+	}
+}
+
+// AddSockets makes the matching sockets of every node join rooms.
+func (a *NamespaceAdapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
+	a.Adapter.AddSockets(opts, rooms)
+	a.publishRooms(wire.SocketsJoin, opts, rooms)
+}
+
+// DelSockets makes the matching sockets of every node leave rooms.
+func (a *NamespaceAdapter) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
+	a.Adapter.DelSockets(opts, rooms)
+	a.publishRooms(wire.SocketsLeave, opts, rooms)
+}
+
+func (a *NamespaceAdapter) publishRooms(kind wire.Kind, opts *socket.BroadcastOptions, rooms []socket.Room) {
+	if isLocal(opts) {
+		return
+	}
+	m := a.message(kind, opts)
+	m.Rooms = roomStrings(rooms)
+	a.core.publish(m)
+}
+
+// DisconnectSockets disconnects the matching sockets of every node.
+func (a *NamespaceAdapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn bool) {
+	a.Adapter.DisconnectSockets(opts, closeConn)
+	if isLocal(opts) {
+		return
+	}
+	m := a.message(wire.DisconnectSockets, opts)
+	m.Close = closeConn
+	a.core.publish(m)
+}
+
+// ServerSideEmit sends an event to the namespace's server-side listeners on
+// the other nodes. When the last element is a socket.Ack, the ack gets one
+// answer per other node (or an error and the answers so far on timeout).
+func (a *NamespaceAdapter) ServerSideEmit(packet []any) error {
+	if n := len(packet); n > 0 {
+		if ack, ok := packet[n-1].(socket.Ack); ok {
+			a.serverSideEmitWithAck(packet[:n-1], ack)
+			return nil
+		}
+	}
+	m := a.message(wire.ServerSideEmit, nil)
+	m.Data = packet
+	a.core.publish(m)
+	return nil
+}
+
+func (a *NamespaceAdapter) serverSideEmitWithAck(packet []any, ack socket.Ack) {
+	expected := int(a.ServerCount()) - 1
+	if expected <= 0 {
+		ack([]any{}, nil)
+		return
+	}
+	answers := []any{}
+	r := &request{id: randomID(), expected: expected,
+		onResponse: func(resp *wire.Response) bool {
+			if resp.Kind != wire.ServerSideEmitAck {
+				return false
+			}
+			answers = append(answers, resp.Packet)
+			return true
+		},
+		onDone: func(err error) { ack(answers, err) },
+	}
+	a.request(r, wire.ServerSideEmit, nil, a.core.cfg.RequestsTimeout, packet)
+}
+
+// AllRooms returns the rooms of every node of the namespace, socket ids
+// included (as Node's adapter does).
+func (a *NamespaceAdapter) AllRooms(ctx context.Context) ([]socket.Room, error) {
+	rooms := types.NewSet(a.Rooms().Keys()...)
+	expected := int(a.ServerCount()) - 1
+	if expected <= 0 {
+		return rooms.Keys(), nil
+	}
+	done := make(chan error, 1)
+	r := &request{id: randomID(), expected: expected,
+		onResponse: func(resp *wire.Response) bool {
+			if resp.Kind != wire.RoomsResult {
+				return false
+			}
+			for _, room := range resp.Rooms {
+				rooms.Add(socket.Room(room))
+			}
+			return true
+		},
+		onDone: func(err error) { done <- err },
+	}
+	a.request(r, wire.AllRooms, nil, a.core.cfg.RequestsTimeout, nil)
+	select {
+	case err := <-done:
+		return rooms.Keys(), err
+	case <-ctx.Done():
+		a.core.reqs.finish(r, ctx.Err())
+		return rooms.Keys(), ctx.Err()
+	}
+}
+
+// PersistSession and RestoreSession keep the library's in-memory behaviour
+// (no recovery across nodes) in the classic protocol.
+
+func isLocal(opts *socket.BroadcastOptions) bool {
+	return opts != nil && opts.Flags != nil && opts.Flags.Local
+}
+
+// flagTimeout is the operator's timeout, or def when none was set.
+func flagTimeout(opts *socket.BroadcastOptions, def time.Duration) time.Duration {
+	if opts != nil && opts.Flags != nil && opts.Flags.Timeout != nil {
+		return *opts.Flags.Timeout
+	}
+	return def
+}
+
+// apply carries out a message from another node, on the namespace's inbox.
+func (a *NamespaceAdapter) apply(m *wire.Message) {
+	switch m.Kind {
+	case wire.Broadcast:
+		if m.RequestID != "" {
+			a.applyAckBroadcast(m)
+			return
+		}
+		a.Adapter.Broadcast(&parser.Packet{Type: parser.EVENT, Data: m.Data}, socketOptions(m.Opts))
+	case wire.SocketsJoin, wire.SocketsLeave, wire.DisconnectSockets:
+		if m.SID != "" {
+			a.applyLegacy(m)
+			return
+		}
+		a.applyRooms(m)
+	case wire.FetchSockets:
+		a.answerFetch(m)
+	case wire.ServerSideEmit:
+		a.applyServerSideEmit(m)
+	case wire.AllRooms, wire.Sockets:
+		a.answerRooms(m)
+	}
+}
+
+func (a *NamespaceAdapter) applyRooms(m *wire.Message) {
+	opts := socketOptions(m.Opts)
+	switch m.Kind {
+	case wire.SocketsJoin:
+		a.Adapter.AddSockets(opts, socketRooms(m.Rooms))
+	case wire.SocketsLeave:
+		a.Adapter.DelSockets(opts, socketRooms(m.Rooms))
+	case wire.DisconnectSockets:
+		a.Adapter.DisconnectSockets(opts, m.Close)
+	}
+}
+
+// applyLegacy carries out a per-socket request of adapters 6.x/7.x: only the
+// node holding the socket acts and answers.
+func (a *NamespaceAdapter) applyLegacy(m *wire.Message) {
+	s, ok := a.Nsp().Sockets().Load(socket.SocketId(m.SID))
+	if !ok {
+		return
+	}
+	switch m.Kind {
+	case wire.SocketsJoin:
+		s.Join(socket.Room(m.Room))
+	case wire.SocketsLeave:
+		s.Leave(socket.Room(m.Room))
+	case wire.DisconnectSockets:
+		s.Disconnect(m.Close)
+	}
+	if m.RequestID != "" {
+		a.core.respond(m.UID, a.name, &wire.Response{Kind: wire.Done, RequestID: m.RequestID})
+	}
+}
+
+func (a *NamespaceAdapter) applyAckBroadcast(m *wire.Message) {
+	if a.core.reqs.has(m.RequestID) {
+		return // our own request, back from Redis
+	}
+	id, requester := m.RequestID, m.UID
+	p := &parser.Packet{Type: parser.EVENT, Data: m.Data}
+	a.Adapter.BroadcastWithAck(p, socketOptions(m.Opts), func(n uint64) {
+		a.core.respond(requester, a.name, &wire.Response{Kind: wire.ClientCount, RequestID: id, ClientCount: n})
+	}, func(args []any, err error) {
+		if err != nil {
+			return
+		}
+		a.core.respond(requester, a.name, &wire.Response{Kind: wire.BroadcastAck, RequestID: id, Packet: first(args)})
+	})
+}
+
+func (a *NamespaceAdapter) answerFetch(m *wire.Message) {
+	if a.core.reqs.has(m.RequestID) {
+		return
+	}
+	resp := &wire.Response{Kind: wire.FetchResult, RequestID: m.RequestID, Sockets: []wire.SocketInfo{}}
+	a.Adapter.FetchSockets(socketOptions(m.Opts))(func(local []socket.SocketDetails, _ error) {
+		for _, d := range local {
+			if s, ok := d.(*socket.Socket); ok {
+				resp.Sockets = append(resp.Sockets, socketInfo(s))
+			}
+		}
+	})
+	a.core.respond(m.UID, a.name, resp)
+}
+
+func (a *NamespaceAdapter) answerRooms(m *wire.Message) {
+	if a.core.reqs.has(m.RequestID) {
+		return
+	}
+	resp := &wire.Response{Kind: wire.RoomsResult, RequestID: m.RequestID}
+	if m.Kind == wire.Sockets {
+		resp.Kind = wire.SocketsResult
+		for _, id := range a.Sockets(types.NewSet(socketRooms(m.Opts.Rooms)...)).Keys() {
+			resp.SIDs = append(resp.SIDs, string(id))
+		}
+	} else {
+		for _, r := range a.Rooms().Keys() {
+			resp.Rooms = append(resp.Rooms, string(r))
+		}
+	}
+	a.core.respond(m.UID, a.name, resp)
+}
+
+func (a *NamespaceAdapter) applyServerSideEmit(m *wire.Message) {
+	args := append([]any(nil), m.Data...)
+	if m.RequestID != "" {
+		var once sync.Once
+		id, requester := m.RequestID, m.UID
+		args = append(args, socket.Ack(func(res []any, _ error) {
+			once.Do(func() {
+				a.core.respond(requester, a.name, &wire.Response{Kind: wire.ServerSideEmitAck, RequestID: id, Packet: first(res)})
+			})
+		}))
+	}
+	a.Nsp().OnServerSideEmit(args)
+}
+
+func first(args []any) any {
+	if len(args) == 0 {
+		return nil
+	}
+	return args[0]
+}
+
+func wireOptions(o *socket.BroadcastOptions) wire.Options {
+	var w wire.Options
+	if o == nil {
+		return w
+	}
+	if o.Rooms != nil {
+		w.Rooms = roomStrings(o.Rooms.Keys())
+	}
+	if o.Except != nil {
+		w.Except = roomStrings(o.Except.Keys())
+	}
+	if f := o.Flags; f != nil {
+		w.Flags = wire.Flags{Volatile: f.Volatile, Compress: f.Compress, Local: f.Local, Timeout: f.Timeout, ExpectSingleResponse: f.ExpectSingleResponse}
+	}
+	return w
+}
+
+func socketOptions(w wire.Options) *socket.BroadcastOptions {
+	flags := &socket.BroadcastFlags{Local: w.Flags.Local, Timeout: w.Flags.Timeout, ExpectSingleResponse: w.Flags.ExpectSingleResponse}
+	flags.Volatile = w.Flags.Volatile
+	flags.Compress = w.Flags.Compress
+	return &socket.BroadcastOptions{
+		Rooms:  types.NewSet(socketRooms(w.Rooms)...),
+		Except: types.NewSet(socketRooms(w.Except)...),
+		Flags:  flags,
+	}
+}
+
+func roomStrings(rooms []socket.Room) []string {
+	out := make([]string, len(rooms))
+	for i, r := range rooms {
+		out[i] = string(r)
+	}
+	return out
+}
+
+func socketRooms(rooms []string) []socket.Room {
+	out := make([]socket.Room, len(rooms))
+	for i, r := range rooms {
+		out[i] = socket.Room(r)
+	}
+	return out
+}
