@@ -53,6 +53,11 @@ type Config struct {
 	// publishes fail (and are counted) rather than grow memory while Redis
 	// is away. default: 10000
 	PublishQueue int
+	// HealthCheckInterval is how long the subscription connection may stay
+	// silent before a PING checks it; when the PING is not answered within
+	// as long again, the connection counts as lost (this catches half-open
+	// connections, which report no error). default: 5s
+	HealthCheckInterval time.Duration
 	// Logger receives the adapter's log lines. default: slog.Default()
 	Logger *slog.Logger
 	// Registerer, when set, registers the adapter's Prometheus metrics.
@@ -69,6 +74,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PublishQueue <= 0 {
 		c.PublishQueue = 10000
+	}
+	if c.HealthCheckInterval <= 0 {
+		c.HealthCheckInterval = 5 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -95,11 +103,8 @@ func NewClassic(rdb redis.UniversalClient, cfg Config) (*Node, error) {
 		return nil, errors.New("adapter: nil Redis client")
 	}
 	cfg = cfg.withDefaults()
-	c, err := newCore(cfg)
-	if err != nil {
-		return nil, err
-	}
-	c.start(newClassic(c, rdb, cfg))
+	c := newCore(cfg)
+	c.tr = newClassic(c, rdb, cfg)
 	return &Node{core: c}, nil
 }
 

@@ -54,7 +54,7 @@ type core struct {
 	closed atomic.Bool
 }
 
-func newCore(cfg Config) (*core, error) {
+func newCore(cfg Config) *core {
 	m := newMetrics(cfg.Registerer, cfg.Logger)
 	c := &core{
 		uid:       randomID(),
@@ -66,10 +66,8 @@ func newCore(cfg Config) (*core, error) {
 		nsps:      make(map[string]*NamespaceAdapter),
 	}
 	c.log = c.log.With("node", c.uid)
-	return c, nil
+	return c
 }
-
-func (c *core) start(tr transport) { c.tr = tr }
 
 // randomID returns 16 hex characters, the form socket.io's cluster adapter
 // uses for node and request ids.
@@ -85,9 +83,12 @@ func randomID() string {
 // count, which counts subscriptions, stays right.
 func (c *core) register(a *NamespaceAdapter) {
 	c.mu.Lock()
-	_, existed := c.nsps[a.name]
+	old, existed := c.nsps[a.name]
 	c.nsps[a.name] = a
 	c.mu.Unlock()
+	if existed && old.Nsp().Server() != a.Nsp().Server() {
+		c.log.Error("adapter: one Node serves two socket.io servers; only the last one's namespace receives the cluster's messages (give each server its own Node)", "nsp", a.name)
+	}
 	if !existed && !c.closed.Load() {
 		c.tr.watch(a.name)
 	}

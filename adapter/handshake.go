@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"net"
 	"strings"
 	"time"
 
@@ -23,13 +24,22 @@ func socketInfo(s *socket.Socket) wire.SocketInfo {
 		info.Rooms = append(info.Rooms, string(r))
 	}
 	if h := s.Handshake(); h != nil {
-		info.Handshake = nodeHandshake(h)
+		var host string
+		if req := s.Request(); req != nil && req.Request() != nil {
+			host = req.Request().Host
+		}
+		info.Handshake = nodeHandshake(h, host)
 	}
 	return info
 }
 
-func nodeHandshake(h *socket.Handshake) map[string]any {
-	headers := make(map[string]any, len(h.Headers))
+// nodeHandshake shapes h as Node's socket.io does. host is the request's
+// Host header, which Go keeps out of the header map and Node keeps in it.
+func nodeHandshake(h *socket.Handshake, host string) map[string]any {
+	headers := make(map[string]any, len(h.Headers)+1)
+	if host != "" {
+		headers["host"] = host
+	}
 	for k, v := range h.Headers {
 		headers[strings.ToLower(k)] = headerValue(strings.ToLower(k), v)
 	}
@@ -44,7 +54,7 @@ func nodeHandshake(h *socket.Handshake) map[string]any {
 	return map[string]any{
 		"headers": headers,
 		"time":    jsTime(h.Time, h.Issued),
-		"address": h.Address,
+		"address": hostOnly(h.Address),
 		"xdomain": h.Xdomain,
 		"secure":  h.Secure,
 		"issued":  h.Issued,
@@ -52,6 +62,15 @@ func nodeHandshake(h *socket.Handshake) map[string]any {
 		"query":   query,
 		"auth":    auth,
 	}
+}
+
+// hostOnly drops the port the library keeps in the client address; Node's
+// handshake.address is the IP alone.
+func hostOnly(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // headerValue joins repeated headers as Node's http module does, except

@@ -72,32 +72,76 @@ func (a *NamespaceAdapter) ServerCount() int64 {
 // Broadcast publishes the packet to the other nodes (unless it is local)
 // and delivers it to the local sockets.
 func (a *NamespaceAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
-	if data, ok := p.Data.([]any); ok && !isLocal(opts) {
+	if data, ok := p.Data.([]any); ok && !isLocal(opts) && !a.toLocalSocket(opts) {
 		m := a.message(wire.Broadcast, opts)
 		m.Data = data
 		a.core.publish(m)
 	}
+	a.deliver(p, opts)
+}
+
+// deliver writes a broadcast to the matching local sockets. Every broadcast
+// this node delivers, its own and those received from the cluster, goes
+// through here, so the write path has one place to be optimised.
+func (a *NamespaceAdapter) deliver(p *parser.Packet, opts *socket.BroadcastOptions) {
 	a.Adapter.Broadcast(p, opts)
+}
+
+// deliverWithAck is deliver for a broadcast whose clients acknowledge it.
+//
+// The library's in-memory adapter gives the packet its id, which the
+// broadcast operator's timeout goroutine reads without synchronisation (a
+// data race in v3.0.6); the operator uses it to forget the acks still
+// pending when it times out. So the local delivery gets a copy of the packet,
+// and this adapter forgets the pending acks itself at the same deadline.
+func (a *NamespaceAdapter) deliverWithAck(p *parser.Packet, opts *socket.BroadcastOptions, onCount func(uint64), ack socket.Ack) {
+	local := *p
+	a.Adapter.BroadcastWithAck(&local, opts, onCount, ack)
+	if local.Id == nil || opts == nil || opts.Flags == nil || opts.Flags.Timeout == nil {
+		return
+	}
+	id := *local.Id
+	time.AfterFunc(*opts.Flags.Timeout, func() { a.forgetAck(id) })
+}
+
+// forgetAck drops the ack id still pending on local sockets (those that did
+// not answer in time), as the operator would on its timeout.
+func (a *NamespaceAdapter) forgetAck(id uint64) {
+	a.Nsp().Sockets().Range(func(_ socket.SocketId, s *socket.Socket) bool {
+		s.Acks().Delete(id)
+		return true
+	})
+}
+
+// toLocalSocket reports whether opts target exactly one room that is the id
+// of a socket of this node. Only this node can have that socket, so there is
+// nothing to publish: this spares Redis the private emits the library routes
+// through Broadcast when connection state recovery is on. (Node publishes
+// them, and its other nodes drop them unread.)
+func (a *NamespaceAdapter) toLocalSocket(opts *socket.BroadcastOptions) bool {
+	if opts == nil || opts.Rooms == nil || opts.Rooms.Len() != 1 || (opts.Except != nil && opts.Except.Len() > 0) {
+		return false
+	}
+	room := opts.Rooms.Keys()[0]
+	_, ok := a.Nsp().Sockets().Load(socket.SocketId(room))
+	return ok
 }
 
 // BroadcastWithAck publishes a broadcast whose client acks the other nodes
 // relay back: each reports how many clients it reached, then each ack.
 func (a *NamespaceAdapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptions, onCount func(uint64), ack socket.Ack) {
 	if opts == nil || opts.Flags == nil || opts.Flags.Timeout == nil {
-		a.core.log.Warn("adapter: broadcast with acks without a timeout times out at once; use Timeout()", "nsp", a.name)
+		a.core.log.Warn("adapter: a broadcast with acks has no timeout and times out at once; use Timeout()", "nsp", a.name)
 	}
 	if data, ok := p.Data.([]any); ok && !isLocal(opts) {
-		r := &request{id: randomID(), onResponse: func(resp *wire.Response) bool {
+		r := &request{id: randomID(), relay: func(resp *wire.Response) {
 			switch resp.Kind {
 			case wire.ClientCount:
 				onCount(resp.ClientCount)
 			case wire.BroadcastAck:
 				ack([]any{resp.Packet}, nil)
-			default:
-				return false
 			}
-			return true
-		}, onDone: func(error) {}}
+		}}
 		// The operator gives up at its own timeout; the request is kept
 		// exactly as long.
 		a.core.reqs.add(r, flagTimeout(opts, 0))
@@ -105,7 +149,7 @@ func (a *NamespaceAdapter) BroadcastWithAck(p *parser.Packet, opts *socket.Broad
 		m.RequestID, m.Data = r.id, data
 		a.core.publish(m)
 	}
-	a.Adapter.BroadcastWithAck(p, opts, onCount, ack)
+	a.deliverWithAck(p, opts, onCount, ack)
 }
 
 // FetchSockets returns the matching sockets of every node: local ones as
@@ -131,7 +175,7 @@ func (a *NamespaceAdapter) fetchRemote(opts *socket.BroadcastOptions, local []so
 	}
 	found := local
 	r := &request{id: randomID(), expected: expected,
-		onResponse: func(resp *wire.Response) bool {
+		collect: func(resp *wire.Response) bool {
 			if resp.Kind != wire.FetchResult {
 				return false
 			}
@@ -212,7 +256,7 @@ func (a *NamespaceAdapter) serverSideEmitWithAck(packet []any, ack socket.Ack) {
 	}
 	answers := []any{}
 	r := &request{id: randomID(), expected: expected,
-		onResponse: func(resp *wire.Response) bool {
+		collect: func(resp *wire.Response) bool {
 			if resp.Kind != wire.ServerSideEmitAck {
 				return false
 			}
@@ -234,7 +278,7 @@ func (a *NamespaceAdapter) AllRooms(ctx context.Context) ([]socket.Room, error) 
 	}
 	done := make(chan error, 1)
 	r := &request{id: randomID(), expected: expected,
-		onResponse: func(resp *wire.Response) bool {
+		collect: func(resp *wire.Response) bool {
 			if resp.Kind != wire.RoomsResult {
 				return false
 			}
@@ -278,7 +322,7 @@ func (a *NamespaceAdapter) apply(m *wire.Message) {
 			a.applyAckBroadcast(m)
 			return
 		}
-		a.Adapter.Broadcast(&parser.Packet{Type: parser.EVENT, Data: m.Data}, socketOptions(m.Opts))
+		a.deliver(&parser.Packet{Type: parser.EVENT, Data: m.Data}, socketOptions(m.Opts))
 	case wire.SocketsJoin, wire.SocketsLeave, wire.DisconnectSockets:
 		if m.SID != "" {
 			a.applyLegacy(m)
@@ -332,7 +376,7 @@ func (a *NamespaceAdapter) applyAckBroadcast(m *wire.Message) {
 	}
 	id, requester := m.RequestID, m.UID
 	p := &parser.Packet{Type: parser.EVENT, Data: m.Data}
-	a.Adapter.BroadcastWithAck(p, socketOptions(m.Opts), func(n uint64) {
+	a.deliverWithAck(p, socketOptions(m.Opts), func(n uint64) {
 		a.core.respond(requester, a.name, &wire.Response{Kind: wire.ClientCount, RequestID: id, ClientCount: n})
 	}, func(args []any, err error) {
 		if err != nil {

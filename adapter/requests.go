@@ -19,11 +19,16 @@ type request struct {
 	mu       sync.Mutex
 	received int
 	finished bool
-	// onResponse folds one response into the request's result; it returns
-	// false for a response that does not answer this kind of request, which
-	// then does not count.
-	onResponse func(*wire.Response) bool
-	// onDone reports the result; err is nil on completion.
+	// collect folds one response into the request's result, under mu (so
+	// the result is complete when onDone reads it); it returns false for a
+	// response that does not answer this kind of request, which then does
+	// not count.
+	collect func(*wire.Response) bool
+	// relay, set instead of collect, passes each response on without
+	// counting (broadcasts with acks, whose operator does the counting). It
+	// runs outside any lock because it calls user callbacks.
+	relay func(*wire.Response)
+	// onDone reports the result; err is nil on completion. May be nil.
 	onDone func(err error)
 }
 
@@ -66,12 +71,16 @@ func (t *requests) deliver(resp *wire.Response) bool {
 	if !ok {
 		return false
 	}
+	if r.relay != nil {
+		r.relay(resp)
+		return true
+	}
 	r.mu.Lock()
 	if r.finished {
 		r.mu.Unlock()
 		return true
 	}
-	if r.onResponse(resp) {
+	if r.collect(resp) {
 		r.received++
 	}
 	complete := r.expected > 0 && r.received >= r.expected
@@ -110,7 +119,9 @@ func (t *requests) finish(r *request, err error) {
 	r.finished = true
 	r.mu.Unlock()
 	r.timer.Stop()
-	r.onDone(err)
+	if r.onDone != nil {
+		r.onDone(err)
+	}
 }
 
 // closeAll fails every pending request with err.

@@ -40,29 +40,53 @@ func (m Map) EncodeMsgpack(e *msgpack.Encoder) error {
 }
 
 // MarshalJSON writes m as a JSON object in slice order, so the same envelope
-// can be sent on the JSON request channels too.
+// can be sent on the JSON request channels too. Like JSON.stringify it leaves
+// <, > and & unescaped; encode the result with MarshalJSONText (or an Encoder
+// with SetEscapeHTML(false)) to keep it that way.
 func (m Map) MarshalJSON() ([]byte, error) {
 	if m == nil {
 		return []byte("null"), nil
 	}
 	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
 	b.WriteByte('{')
 	for i, kv := range m {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		key, err := json.Marshal(kv.Key)
-		if err != nil {
+		if err := enc.Encode(kv.Key); err != nil {
 			return nil, fmt.Errorf("notepack: key %q: %w", kv.Key, err)
 		}
-		value, err := json.Marshal(kv.Value)
-		if err != nil {
+		trimNewline(&b)
+		b.WriteByte(':')
+		if err := enc.Encode(kv.Value); err != nil {
 			return nil, fmt.Errorf("notepack: value of %q: %w", kv.Key, err)
 		}
-		b.Write(key)
-		b.WriteByte(':')
-		b.Write(value)
+		trimNewline(&b)
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
+}
+
+// MarshalJSONText returns the JSON encoding of v as JSON.stringify writes it
+// for the equivalent JavaScript value: no HTML escaping (encoding/json still
+// escapes U+2028 and U+2029, which JSON readers treat alike), and Maps in
+// their own key order.
+func MarshalJSONText(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	trimNewline(&b)
+	return b.Bytes(), nil
+}
+
+// trimNewline drops the newline json.Encoder writes after each value.
+func trimNewline(b *bytes.Buffer) {
+	if n := b.Len(); n > 0 && b.Bytes()[n-1] == '\n' {
+		b.Truncate(n - 1)
+	}
 }

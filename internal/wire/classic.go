@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"encoding/json"
 	"strings"
 
 	"github.com/parley-chat/parley/internal/notepack"
@@ -89,11 +88,7 @@ func (c Classic) BroadcastTarget(m *Message) string {
 // array [uid, packet, opts]. Emitters (UID == EmitterUID) use the key order
 // of @socket.io/redis-emitter, nodes that of the adapter.
 func EncodeClassicBroadcast(m *Message) ([]byte, error) {
-	packet := notepack.Map{
-		{Key: "type", Value: socketIOEvent},
-		{Key: "data", Value: m.Data},
-		{Key: "nsp", Value: m.Nsp},
-	}
+	packet := classicPacket(m)
 	var opts notepack.Map
 	if m.UID == EmitterUID {
 		opts = notepack.Map{
@@ -142,49 +137,79 @@ func DecodeClassicBroadcast(payload []byte) (*Message, error) {
 	return m, nil
 }
 
-// classicRequest is the JSON form of classic requests; field order is the
-// order Node writes them in.
-type classicRequest struct {
-	UID       string        `json:"uid,omitempty"`
-	RequestID string        `json:"requestId,omitempty"`
-	Type      int           `json:"type"`
-	Opts      *notepack.Map `json:"opts,omitempty"`
-	Rooms     []string      `json:"rooms,omitempty"`
-	Close     *bool         `json:"close,omitempty"`
-	Data      []any         `json:"data,omitempty"`
-}
-
 // EncodeClassicRequest writes a request for the request channel: JSON, except
 // broadcasts with acks which Node sends as msgpack (they may carry binary).
+// Keys come in the order Node writes them; a message without UID (the
+// emitter's joins, leaves and disconnects) has no uid key, as Node's emitter
+// writes them.
 func EncodeClassicRequest(m *Message) ([]byte, error) {
+	var req notepack.Map
+	if m.UID != "" {
+		req = append(req, notepack.KV{Key: "uid", Value: m.UID})
+	}
+	if m.RequestID != "" {
+		req = append(req, notepack.KV{Key: "requestId", Value: m.RequestID})
+	}
 	switch m.Kind {
 	case Broadcast:
-		return notepack.Marshal(notepack.Map{
-			{Key: "uid", Value: m.UID},
-			{Key: "requestId", Value: m.RequestID},
-			{Key: "type", Value: classicBroadcast},
-			{Key: "packet", Value: notepack.Map{{Key: "type", Value: socketIOEvent}, {Key: "data", Value: m.Data}, {Key: "nsp", Value: m.Nsp}}},
-			{Key: "opts", Value: encodeOptions(m.Opts, true)},
-		})
+		if m.RequestID == "" {
+			return nil, malformed("a broadcast without requestId is not a request")
+		}
+		req = append(req,
+			notepack.KV{Key: "type", Value: classicBroadcast},
+			notepack.KV{Key: "packet", Value: classicPacket(m)},
+			notepack.KV{Key: "opts", Value: encodeOptions(m.Opts, true)},
+		)
+		return notepack.Marshal(req)
 	case SocketsJoin, SocketsLeave:
 		code := classicRemoteJoin
 		if m.Kind == SocketsLeave {
 			code = classicRemoteLeave
 		}
-		opts := encodeOptions(m.Opts, false)
-		return json.Marshal(classicRequest{UID: m.UID, Type: code, Opts: &opts, Rooms: orEmpty(m.Rooms)})
+		req = append(req,
+			notepack.KV{Key: "type", Value: code},
+			notepack.KV{Key: "opts", Value: encodeOptions(m.Opts, false)},
+			notepack.KV{Key: "rooms", Value: orEmpty(m.Rooms)},
+		)
 	case DisconnectSockets:
-		opts := encodeOptions(m.Opts, false)
-		return json.Marshal(classicRequest{UID: m.UID, Type: classicRemoteDisconnect, Opts: &opts, Close: &m.Close})
+		req = append(req,
+			notepack.KV{Key: "type", Value: classicRemoteDisconnect},
+			notepack.KV{Key: "opts", Value: encodeOptions(m.Opts, false)},
+			notepack.KV{Key: "close", Value: m.Close},
+		)
 	case FetchSockets:
-		opts := encodeOptions(m.Opts, false)
-		return json.Marshal(classicRequest{UID: m.UID, RequestID: m.RequestID, Type: classicRemoteFetch, Opts: &opts})
+		req = append(req,
+			notepack.KV{Key: "type", Value: classicRemoteFetch},
+			notepack.KV{Key: "opts", Value: encodeOptions(m.Opts, false)},
+		)
 	case ServerSideEmit:
-		return json.Marshal(classicRequest{UID: m.UID, RequestID: m.RequestID, Type: classicServerSideEmit, Data: m.Data})
+		req = append(req,
+			notepack.KV{Key: "type", Value: classicServerSideEmit},
+			notepack.KV{Key: "data", Value: orEmptyAny(m.Data)},
+		)
 	case AllRooms:
-		return json.Marshal(classicRequest{UID: m.UID, RequestID: m.RequestID, Type: classicAllRooms})
+		req = append(req, notepack.KV{Key: "type", Value: classicAllRooms})
+	default:
+		return nil, malformed("kind " + m.Kind.String() + " has no classic request form")
 	}
-	return nil, malformed("kind has no classic request form")
+	return notepack.MarshalJSONText(req)
+}
+
+// classicPacket is the socket.io packet of a classic broadcast: EVENT, its
+// data and its namespace, in that key order.
+func classicPacket(m *Message) notepack.Map {
+	return notepack.Map{
+		{Key: "type", Value: socketIOEvent},
+		{Key: "data", Value: orEmptyAny(m.Data)},
+		{Key: "nsp", Value: m.Nsp},
+	}
+}
+
+func orEmptyAny(s []any) []any {
+	if s == nil {
+		return []any{}
+	}
+	return s
 }
 
 // DecodeClassicRequest reads a request from the request channel, JSON or
@@ -235,7 +260,7 @@ func DecodeClassicRequest(payload []byte) (*Message, error) {
 		m.Kind = Broadcast
 		err = decodeAckBroadcast(o, m)
 	default:
-		return nil, malformed("unknown request type")
+		return nil, ErrUnsupported
 	}
 	if err != nil {
 		return nil, err
@@ -280,23 +305,26 @@ func decodeAckBroadcast(o object, m *Message) error {
 // EncodeClassicResponse writes a response for a response channel: JSON,
 // except client acks of a broadcast, which Node sends as msgpack.
 func EncodeClassicResponse(r *Response) ([]byte, error) {
+	var resp notepack.Map
 	switch r.Kind {
 	case ClientCount:
-		return json.Marshal(notepack.Map{{Key: "type", Value: classicClientCount}, {Key: "requestId", Value: r.RequestID}, {Key: "clientCount", Value: r.ClientCount}})
+		resp = notepack.Map{{Key: "type", Value: classicClientCount}, {Key: "requestId", Value: r.RequestID}, {Key: "clientCount", Value: r.ClientCount}}
 	case BroadcastAck:
 		return notepack.Marshal(notepack.Map{{Key: "type", Value: classicBroadcastAck}, {Key: "requestId", Value: r.RequestID}, {Key: "packet", Value: r.Packet}})
 	case ServerSideEmitAck:
-		return json.Marshal(notepack.Map{{Key: "type", Value: classicServerSideEmit}, {Key: "requestId", Value: r.RequestID}, {Key: "data", Value: r.Packet}})
+		resp = notepack.Map{{Key: "type", Value: classicServerSideEmit}, {Key: "requestId", Value: r.RequestID}, {Key: "data", Value: r.Packet}}
 	case FetchResult:
-		return json.Marshal(notepack.Map{{Key: "requestId", Value: r.RequestID}, {Key: "sockets", Value: socketObjects(r.Sockets)}})
+		resp = notepack.Map{{Key: "requestId", Value: r.RequestID}, {Key: "sockets", Value: socketObjects(r.Sockets)}}
 	case RoomsResult:
-		return json.Marshal(notepack.Map{{Key: "requestId", Value: r.RequestID}, {Key: "rooms", Value: orEmpty(r.Rooms)}})
+		resp = notepack.Map{{Key: "requestId", Value: r.RequestID}, {Key: "rooms", Value: orEmpty(r.Rooms)}}
 	case SocketsResult:
-		return json.Marshal(notepack.Map{{Key: "requestId", Value: r.RequestID}, {Key: "sockets", Value: orEmpty(r.SIDs)}})
+		resp = notepack.Map{{Key: "requestId", Value: r.RequestID}, {Key: "sockets", Value: orEmpty(r.SIDs)}}
 	case Done:
-		return json.Marshal(notepack.Map{{Key: "requestId", Value: r.RequestID}})
+		resp = notepack.Map{{Key: "requestId", Value: r.RequestID}}
+	default:
+		return nil, malformed("response kind has no classic form")
 	}
-	return nil, malformed("kind has no classic response form")
+	return notepack.MarshalJSONText(resp)
 }
 
 func socketObjects(list []SocketInfo) []any {

@@ -12,12 +12,18 @@ package wire
 
 import (
 	"errors"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // ErrMalformed wraps every decoding error.
 var ErrMalformed = errors.New("wire: malformed message")
+
+// ErrUnsupported is returned for a well-formed message of a type Parley does
+// not know (a newer peer's); receivers ignore it as Node's adapter does.
+var ErrUnsupported = errors.New("wire: unsupported message type")
 
 // EmitterUID is the uid the Node emitters (and Parley's) put in their
 // messages; no node has it.
@@ -165,6 +171,20 @@ func roomString(v any) (string, bool) {
 		return strconv.FormatFloat(r, 'f', -1, 64), true
 	}
 	return "", false
+}
+
+// NumericRoom returns the name under which a Go node holds the room a Node
+// peer names room on a channel, when room is a number: Node writes numeric
+// rooms the JavaScript way ("1e+21"), and the decoders turn the numbers found
+// inside messages into Go's form ("1000000000000000000000"). ok is false when
+// room is not a number or both forms agree.
+func NumericRoom(room string) (string, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(room), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return "", false
+	}
+	s, _ := roomString(f)
+	return s, s != room
 }
 
 // roomList reads an array of rooms; a missing value is an empty list.

@@ -67,10 +67,16 @@ func (o object) list(key string) ([]any, bool) {
 	return l, ok
 }
 
-// encodeFlags writes only the flags that are set, in the order socket.io's
-// BroadcastOperator typically sets them, so an empty set is {} as in Node.
+// encodeFlags writes only the flags that are set, so an empty set is {} as
+// in Node. Node writes its flags object in the order the modifiers were
+// called; Parley uses one fixed order: expectSingleResponse first (a remote
+// socket's operator starts with it), then volatile, compress, local and
+// timeout, the order of the usual modifier chains.
 func encodeFlags(f Flags) notepack.Map {
 	m := notepack.Map{}
+	if f.ExpectSingleResponse {
+		m = append(m, notepack.KV{Key: "expectSingleResponse", Value: true})
+	}
 	if f.Volatile {
 		m = append(m, notepack.KV{Key: "volatile", Value: true})
 	}
@@ -82,9 +88,6 @@ func encodeFlags(f Flags) notepack.Map {
 	}
 	if f.Timeout != nil {
 		m = append(m, notepack.KV{Key: "timeout", Value: f.Timeout.Milliseconds()})
-	}
-	if f.ExpectSingleResponse {
-		m = append(m, notepack.KV{Key: "expectSingleResponse", Value: true})
 	}
 	return m
 }
