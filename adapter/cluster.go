@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
@@ -43,6 +44,8 @@ type core struct {
 	uid  string
 	cfg  Config
 	log  *slog.Logger
+	errs *throttledLog // for errors that repeat while Redis is away
+	bad  *throttledLog // for malformed messages
 	m    *metrics
 	tr   transport
 	reqs *requests
@@ -66,6 +69,8 @@ func newCore(cfg Config) *core {
 		nsps:      make(map[string]*NamespaceAdapter),
 	}
 	c.log = c.log.With("node", c.uid)
+	c.errs = newThrottledLog(c.log, 10*time.Second)
+	c.bad = newThrottledLog(c.log, 10*time.Second)
 	return c
 }
 
@@ -148,7 +153,7 @@ func (c *core) receiveResponse(r *wire.Response) {
 // malformed counts and logs a message that could not be decoded.
 func (c *core) malformed(channel string, err error, size int) {
 	c.m.malformed.Inc()
-	c.log.Warn("adapter: dropped a malformed message", "channel", channel, "bytes", size, "err", err)
+	c.bad.log("adapter: dropped a malformed message", "channel", channel, "bytes", size, "err", err)
 }
 
 // publish sends m without waiting; the transport logs and counts failures.

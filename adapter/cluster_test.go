@@ -211,3 +211,35 @@ func TestNamespaceCloseUnsubscribes(t *testing.T) {
 		t.Errorf("a closed Node reports ready")
 	}
 }
+
+// TestMalformedMessagesDropped publishes garbage on every channel a node
+// listens to: each is counted and dropped, and the node goes on working.
+func TestMalformedMessagesDropped(t *testing.T) {
+	r := redistest.Start(t)
+	nodes := startGoNodes(t, func() redis.UniversalClient { return r.Client(t) }, "A", "B")
+	raw := r.Client(t)
+	ctx := context.Background()
+	garbage := map[string]string{
+		"socket.io#/#":           "\xc1not msgpack",
+		"socket.io#/#r1#":        "\x93\xa1x", // truncated array
+		"socket.io-request#/#":   `{"type":`,
+		"socket.io-response#/#":  `{"requestId":5}`,
+		"socket.io-request#/#x":  "ignored: no namespace listens here",
+		"socket.io#/admin#":      "\x00",
+		"socket.io#/other#":      "\x00", // a namespace nobody serves
+		"socket.io-request#/# ":  "\x80",
+		"socket.io-response#/#2": "\x80",
+	}
+	ca := ct.Dial(t, nodes[0].URL(), "/", "A-x1", "r1")
+	for ch, payload := range garbage {
+		if err := raw.Publish(ctx, ch, payload).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A valid message published after the garbage arrives after it.
+	nodes[1].Emit(t, "/", ct.Target{}, "ev", "still-works")
+	ca.Wait(t, "ev", ct.WithArg("still-works"))
+	if got := counter(t, nodes[0].Registry, "parley_adapter_malformed_total"); got != 5 {
+		t.Errorf("malformed messages counted: %v, want 5", got)
+	}
+}

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,9 @@ type NamespaceAdapter struct {
 
 var _ socket.Adapter = (*NamespaceAdapter)(nil)
 
+// countTimeout bounds a PUBSUB NUMSUB round trip.
+const countTimeout = 2 * time.Second
+
 func (c *core) newNamespace(nsp socket.Namespace) socket.Adapter {
 	a := &NamespaceAdapter{Adapter: socket.MakeAdapter(), core: c, inbox: newInbox(c.log)}
 	a.servers.Store(1)
@@ -53,20 +57,31 @@ func (a *NamespaceAdapter) message(kind wire.Kind, opts *socket.BroadcastOptions
 	return &wire.Message{Kind: kind, UID: a.core.uid, Nsp: a.name, Opts: wireOptions(opts)}
 }
 
-// ServerCount returns the number of nodes serving the namespace.
+// ServerCount returns the number of nodes serving the namespace: Redis's
+// count of subscribers to its request channel. The library's interface has
+// no error, so when Redis cannot answer it returns the last count it gave.
 func (a *NamespaceAdapter) ServerCount() int64 {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	n, err := a.countServers()
+	if err != nil {
+		last := a.servers.Load()
+		a.core.errs.log("adapter: counting servers failed, using the last count", "nsp", a.name, "count", last, "err", err)
+		return last
+	}
+	return n
+}
+
+// countServers asks Redis for the server count.
+func (a *NamespaceAdapter) countServers() (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), countTimeout)
 	defer cancel()
 	n, err := a.core.tr.serverCount(ctx, a.name)
 	if err != nil {
-		last := a.servers.Load()
-		a.core.log.Warn("adapter: counting servers failed, using the last count", "nsp", a.name, "count", last, "err", err)
-		return last
+		return 0, fmt.Errorf("adapter: counting the servers of %s: %w", a.name, err)
 	}
 	// This node counts even while its own subscription is being restored.
 	n = max(n, 1)
 	a.servers.Store(n)
-	return n
+	return n, nil
 }
 
 // Broadcast publishes the packet to the other nodes (unless it is local)
@@ -168,7 +183,12 @@ func (a *NamespaceAdapter) FetchSockets(opts *socket.BroadcastOptions) func(func
 }
 
 func (a *NamespaceAdapter) fetchRemote(opts *socket.BroadcastOptions, local []socket.SocketDetails, callback func([]socket.SocketDetails, error)) {
-	expected := int(a.ServerCount()) - 1
+	servers, err := a.countServers()
+	if err != nil {
+		callback(local, err)
+		return
+	}
+	expected := int(servers) - 1
 	if expected <= 0 {
 		callback(local, nil)
 		return
@@ -249,7 +269,12 @@ func (a *NamespaceAdapter) ServerSideEmit(packet []any) error {
 }
 
 func (a *NamespaceAdapter) serverSideEmitWithAck(packet []any, ack socket.Ack) {
-	expected := int(a.ServerCount()) - 1
+	servers, err := a.countServers()
+	if err != nil {
+		ack([]any{}, err)
+		return
+	}
+	expected := int(servers) - 1
 	if expected <= 0 {
 		ack([]any{}, nil)
 		return
@@ -272,7 +297,11 @@ func (a *NamespaceAdapter) serverSideEmitWithAck(packet []any, ack socket.Ack) {
 // included (as Node's adapter does).
 func (a *NamespaceAdapter) AllRooms(ctx context.Context) ([]socket.Room, error) {
 	rooms := types.NewSet(a.Rooms().Keys()...)
-	expected := int(a.ServerCount()) - 1
+	servers, err := a.countServers()
+	if err != nil {
+		return rooms.Keys(), err
+	}
+	expected := int(servers) - 1
 	if expected <= 0 {
 		return rooms.Keys(), nil
 	}
