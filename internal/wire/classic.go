@@ -288,6 +288,9 @@ func decodeRoomsRequest(o object, m *Message) error {
 }
 
 func decodeAckBroadcast(o object, m *Message) error {
+	if m.RequestID == "" {
+		return malformed("broadcast request without requestId")
+	}
 	packet, ok := asObject(o["packet"])
 	if !ok {
 		return malformed("broadcast request has no packet")
