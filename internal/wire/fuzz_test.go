@@ -37,7 +37,7 @@ func isResponseChannel(ch string) bool  { return strings.HasPrefix(ch, "socket.i
 func FuzzDecodeClassicBroadcast(f *testing.F) {
 	addSeeds(f, isBroadcastChannel,
 		"\x93\xa1u\x82\xa4type\x02\xa4data\x91\xa1e\x81\xa5rooms\x91\x2a", // numeric room, no nsp
-		"\x93\xa1u\x82\xa4data\x91\xa1e\xa3nsp\xd4\x00\x00\x80",          // legacy undefined nsp
+		"\x93\xa1u\x82\xa4data\x91\xa1e\xa3nsp\xd4\x00\x00\x80",           // legacy undefined nsp
 		"\x92\xa1u\x81\xa4data\x91\xc0",
 		"\x93\xa1u\x81\xa4data\x90\x80",
 	)

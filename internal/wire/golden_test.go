@@ -126,7 +126,9 @@ type golden struct {
 }
 
 // expectation checks one captured message.
-type expectation interface{ check(t *testing.T, c captured) }
+type expectation interface {
+	check(t *testing.T, c captured)
+}
 
 // anyID marks ids the Node peer chooses at random; the golden takes them
 // from the capture.
@@ -145,7 +147,7 @@ func goldens(sid string) []golden {
 	return []golden{
 		{"broadcast-all", []expectation{bcast(anyID, "/", opts(nil, nil, wire.Flags{}), "ev", "hello", 42, map[string]any{"n": 1.5})}},
 		{"broadcast-values", []expectation{bcast(anyID, "/", opts(nil, nil, wire.Flags{}),
-			"vals", []byte{1, 2, 3, 255}, goldenDate, -1, -200, int64(1) << 40, 1.25, nil, true, "ünï <&>",
+			"vals", []byte{1, 2, 3, 255}, goldenDate, -1, -200, int64(1)<<40, 1.25, nil, true, "ünï <&>",
 			map[string]any{"a": []any{1, map[string]any{"x": "y"}}, "b": map[string]any{}}, []any{})}},
 		{"broadcast-room", []expectation{bcast(anyID, "/", opts([]string{"r1"}, nil, wire.Flags{}), "ev-r1", "room")}},
 		{"broadcast-rooms-except", []expectation{bcast(anyID, "/", opts([]string{"r1", "r2"}, []string{"r3"}, wire.Flags{}), "ev-multi", 1)}},
