@@ -224,8 +224,9 @@ func (t *classic) encodeFailed(kind string, err error) error {
 }
 
 // serverCount is PUBSUB NUMSUB of the namespace's request channel, summed
-// over every node of a Redis Cluster. (Node's adapter sums masters only,
-// which misses subscribers connected to replicas.)
+// over the nodes of a Redis Cluster: the masters, where subscriptions made
+// by channel land (see subscriber.waitForChannels), and the replicas go-redis
+// knows of, where a ReadOnly client's land.
 func (t *classic) serverCount(ctx context.Context, nsp string) (int64, error) {
 	channel := t.names.RequestChannel(nsp)
 	if cc, ok := t.rdb.(*redis.ClusterClient); ok {

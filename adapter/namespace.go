@@ -99,7 +99,25 @@ func (a *NamespaceAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOpt
 // this node delivers, its own and those received from the cluster, goes
 // through here, so the write path has one place to be optimised.
 func (a *NamespaceAdapter) deliver(p *parser.Packet, opts *socket.BroadcastOptions) {
+	if !a.mayHaveRecipients(opts) {
+		return
+	}
 	a.Adapter.Broadcast(p, opts)
+}
+
+// mayHaveRecipients reports whether a broadcast can reach a local socket.
+// The library encodes the packet before it looks for recipients, which for
+// a room that lives on other nodes is work thrown away.
+func (a *NamespaceAdapter) mayHaveRecipients(opts *socket.BroadcastOptions) bool {
+	if opts == nil || opts.Rooms == nil || opts.Rooms.Len() == 0 {
+		return a.Nsp().Sockets().Len() > 0
+	}
+	for _, r := range opts.Rooms.Keys() {
+		if _, ok := a.Rooms().Load(r); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // deliverWithAck is deliver for a broadcast whose clients acknowledge it.

@@ -1,9 +1,7 @@
 package adapter_test
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -12,27 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 
 	ct "github.com/parley-chat/parley/internal/clustertest"
 )
-
-// TestMain checks for leaked goroutines. The socket.io client package starts
-// a process-wide network monitor in its init; IgnoreCurrent leaves exactly
-// the goroutines that exist before any test out. go-redis's own log lines
-// (dial retries during the outage tests) are silenced unless PARLEY_TEST_LOG
-// is set.
-func TestMain(m *testing.M) {
-	if os.Getenv("PARLEY_TEST_LOG") == "" {
-		redis.SetLogger(quietRedis{})
-	}
-	goleak.VerifyTestMain(m, goleak.IgnoreCurrent())
-}
-
-type quietRedis struct{}
-
-func (quietRedis) Printf(context.Context, string, ...any) {}
 
 // requestsTimeout is the cluster requests' timeout of the test clusters:
 // short, so the timeout scenarios are quick, long enough for a loaded

@@ -71,6 +71,9 @@ type subscriber struct {
 	downErr  error  // why the subscription is not live
 	downAt   time.Time
 
+	// wake tells the supervisor a first channel is wanted.
+	wake chan struct{}
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -87,6 +90,7 @@ func newSubscriber(rdb redis.UniversalClient, deliver func(*redis.Message), heal
 		channels: make(map[string]struct{}),
 		patterns: make(map[string]struct{}),
 		downErr:  errNotSubscribed,
+		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -123,6 +127,10 @@ func (s *subscriber) add(channels, patterns []string) {
 	s.want++
 	seq, ps := s.want, s.ps
 	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 	if ps == nil {
 		return
 	}
@@ -190,7 +198,7 @@ func (s *subscriber) unsubscribeOn(ps *redis.PubSub, channels, patterns []string
 func (s *subscriber) run() {
 	defer close(s.done)
 	backoff := minBackoff
-	for s.ctx.Err() == nil {
+	for s.waitForChannels() {
 		live, err := s.session()
 		if s.ctx.Err() != nil {
 			return
@@ -207,6 +215,27 @@ func (s *subscriber) run() {
 		case <-time.After(wait):
 		}
 		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// waitForChannels returns once a channel is wanted, or false on close. A
+// session starts with a channel subscription because on a Cluster client
+// the first command's channel chooses the node: its slot's master, which
+// the server count asks. (A session opened by a PING would go to any node,
+// and go-redis does not always know the replicas to ask.)
+func (s *subscriber) waitForChannels() bool {
+	for {
+		s.mu.Lock()
+		n := len(s.channels)
+		s.mu.Unlock()
+		if n > 0 {
+			return true
+		}
+		select {
+		case <-s.wake:
+		case <-s.ctx.Done():
+			return false
+		}
 	}
 }
 
