@@ -1,6 +1,7 @@
 // Package adapter connects the Socket.IO servers of several Parley nodes
 // through Redis, speaking the wire protocol of the Node.js
-// @socket.io/redis-adapter, so Go and Node.js nodes can form one cluster.
+// @socket.io/redis-adapter 8.3, so Go and Node.js nodes form one cluster and
+// @socket.io/redis-emitter (or package emitter) reaches both.
 //
 // A Node is one process's membership in such a cluster. Give it to the server
 // options as the adapter constructor; the library then creates one
@@ -8,21 +9,33 @@
 //
 //	node, err := adapter.NewClassic(rdb, adapter.Config{})
 //	opts.SetAdapter(node)
+//	...
+//	io.Close(nil)
+//	node.Close(ctx)
 //
-// Layout, after socket.io's own ClusterAdapter: one core (cluster.go,
-// namespace.go, requests.go) owns request bookkeeping, counting and the local
-// application of remote operations; per-protocol transports (classic.go)
-// only encode, publish and feed what they receive to the core.
+// Layout, after socket.io's own ClusterAdapter: one protocol-independent
+// core (cluster.go; namespace.go and apply.go for the two directions of a
+// namespace; requests.go) owns request bookkeeping, counting and the local
+// application of remote operations; a transport per protocol (classic.go)
+// names channels, encodes, publishes (publisher.go) and feeds what its
+// subscription (subscriber.go) receives to the core.
+//
+// One Redis Pub/Sub connection per Node carries every namespace's
+// subscriptions. It is supervised: a lost or silent connection is replaced
+// with backoff, every subscription restored, and Ready reports the outage
+// meanwhile. Local delivery never depends on Redis.
 //
 // Concurrency: every exported method is safe for concurrent use. Publishing
 // never holds a lock while waiting on Redis: messages are encoded in the
 // caller's goroutine and handed to one ordered publisher per Node. Messages
 // received from Redis are decoded on the subscriber goroutine and applied in
-// order, per namespace, on that namespace's own goroutine, so a slow
-// namespace or listener never stalls the Redis connection.
+// order, per namespace, on that namespace's own goroutine (started only
+// while there is work), so a slow namespace or listener never stalls the
+// Redis connection. Listeners of server-side events run there and must not
+// call Node.Close.
 //
-// Lock order: Node.mu, then a request's mu; the subscriber's and publisher's
-// locks are leaves (nothing is called while holding them).
+// Lock order: Node (core) locks, then a request's; the subscriber's cmdMu,
+// then its mu; the publisher's and the inboxes' locks are leaves.
 package adapter
 
 import (
@@ -60,7 +73,12 @@ type Config struct {
 	HealthCheckInterval time.Duration
 	// Logger receives the adapter's log lines. default: slog.Default()
 	Logger *slog.Logger
-	// Registerer, when set, registers the adapter's Prometheus metrics.
+	// Registerer, when set, registers the adapter's Prometheus metrics:
+	// parley_adapter_published_total{kind}, _publish_errors_total,
+	// _publish_dropped_total, _received_total{kind}, _malformed_total,
+	// _redis_reconnects_total, _subscribed (gauge, 1 while up),
+	// _pending_requests (gauge) and _request_timeouts_total. Nodes sharing
+	// a Registerer share the collectors.
 	// default: none
 	Registerer prometheus.Registerer
 }
@@ -115,10 +133,13 @@ func (n *Node) New(nsp socket.Namespace) socket.Adapter { return n.core.newNames
 // UID is the node's id in the cluster.
 func (n *Node) UID() string { return n.core.uid }
 
-// Ready returns nil while the node receives the cluster's messages, and the
-// reason otherwise (for instance while Redis is unreachable).
+// Ready returns nil while the node receives the cluster's messages (every
+// subscription confirmed by Redis), and the reason otherwise: not yet
+// subscribed, Redis unreachable or silent, or ErrClosed.
 func (n *Node) Ready() error { return n.core.tr.ready() }
 
-// Close unsubscribes every namespace, fails pending requests, flushes what
-// waits to be published (until ctx is done) and stops the node's goroutines.
+// Close fails pending requests, drops the subscription connection (which
+// unsubscribes every namespace), sends what waits to be published (until ctx
+// is done) and stops the Node's goroutines. Close the socket.io server
+// first, so nothing is published after. Ready reports ErrClosed afterwards.
 func (n *Node) Close(ctx context.Context) error { return n.core.close(ctx) }

@@ -51,6 +51,8 @@ type core struct {
 	reqs *requests
 	// responses runs response handling (user callbacks) off the subscriber.
 	responses *inbox
+	// inboxes counts the running inbox goroutines (see inbox.running).
+	inboxes sync.WaitGroup
 
 	mu     sync.RWMutex
 	nsps   map[string]*NamespaceAdapter
@@ -60,14 +62,14 @@ type core struct {
 func newCore(cfg Config) *core {
 	m := newMetrics(cfg.Registerer, cfg.Logger)
 	c := &core{
-		uid:       randomID(),
-		cfg:       cfg,
-		log:       cfg.Logger,
-		m:         m,
-		reqs:      newRequests(m),
-		responses: newInbox(cfg.Logger),
-		nsps:      make(map[string]*NamespaceAdapter),
+		uid:  randomID(),
+		cfg:  cfg,
+		log:  cfg.Logger,
+		m:    m,
+		reqs: newRequests(m),
+		nsps: make(map[string]*NamespaceAdapter),
 	}
+	c.responses = newInbox(cfg.Logger, &c.inboxes)
 	c.log = c.log.With("node", c.uid)
 	c.errs = newThrottledLog(c.log, 10*time.Second)
 	c.bad = newThrottledLog(c.log, 10*time.Second)
@@ -177,20 +179,14 @@ func (c *core) close(ctx context.Context) error {
 		return nil
 	}
 	c.mu.Lock()
-	adapters := make([]*NamespaceAdapter, 0, len(c.nsps))
-	for _, a := range c.nsps {
-		adapters = append(adapters, a)
-	}
 	c.nsps = make(map[string]*NamespaceAdapter)
 	c.mu.Unlock()
-	for _, a := range adapters {
-		c.tr.unwatch(a.name)
-	}
 	c.reqs.closeAll(ErrClosed)
+	// Closing the transport drops the subscription connection, which
+	// unsubscribes every namespace at once.
 	err := c.tr.close(ctx)
-	for _, a := range adapters {
-		a.inbox.wait()
-	}
-	c.responses.wait()
+	// The subscriber has stopped, so no inbox gets new work: wait for what
+	// is queued (which must not call Close, or it would wait for itself).
+	c.inboxes.Wait()
 	return err
 }

@@ -10,15 +10,19 @@ import (
 // messages from the cluster apply in order per namespace without ever
 // blocking the Redis subscriber, and an idle namespace costs no goroutine.
 type inbox struct {
-	log     *slog.Logger
-	mu      sync.Mutex
-	tasks   []func()
-	running bool
-	idle    sync.Cond // signalled when the queue drains
+	log *slog.Logger
+	// running counts the drain goroutines of every inbox of the Node, so
+	// Close can wait for all of them, those of closed namespaces included.
+	running *sync.WaitGroup
+
+	mu    sync.Mutex
+	tasks []func()
+	busy  bool
+	idle  sync.Cond // signalled when the queue drains
 }
 
-func newInbox(log *slog.Logger) *inbox {
-	b := &inbox{log: log}
+func newInbox(log *slog.Logger, running *sync.WaitGroup) *inbox {
+	b := &inbox{log: log, running: running}
 	b.idle.L = &b.mu
 	return b
 }
@@ -27,19 +31,21 @@ func newInbox(log *slog.Logger) *inbox {
 func (b *inbox) add(task func()) {
 	b.mu.Lock()
 	b.tasks = append(b.tasks, task)
-	start := !b.running
-	b.running = true
+	start := !b.busy
+	b.busy = true
 	b.mu.Unlock()
 	if start {
+		b.running.Add(1)
 		go b.drain()
 	}
 }
 
 func (b *inbox) drain() {
+	defer b.running.Done()
 	for {
 		b.mu.Lock()
 		if len(b.tasks) == 0 {
-			b.running = false
+			b.busy = false
 			b.tasks = nil // release a grown backing array
 			b.idle.Broadcast()
 			b.mu.Unlock()
@@ -67,7 +73,7 @@ func (b *inbox) run(task func()) {
 // wait blocks until every queued task has run.
 func (b *inbox) wait() {
 	b.mu.Lock()
-	for b.running {
+	for b.busy {
 		b.idle.Wait()
 	}
 	b.mu.Unlock()

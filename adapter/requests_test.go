@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/parley-chat/parley/internal/wire"
 )
 
@@ -84,4 +83,3 @@ func TestRelayRequest(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
-

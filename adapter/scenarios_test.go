@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	ct "github.com/parley-chat/parley/internal/clustertest"
 )
 
