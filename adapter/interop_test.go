@@ -1,10 +1,14 @@
 package adapter_test
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/parley-chat/parley/adapter"
 	ct "github.com/parley-chat/parley/internal/clustertest"
 	"github.com/parley-chat/parley/internal/redistest"
 )
@@ -46,6 +50,16 @@ func testNodeEmitter(t *testing.T, cl *cluster, peer *ct.NodePeer) {
 		peer.Call(t, "emitterEmit", map[string]any{"nsp": "/", "rooms": []string{"r2"}, "compress": false, "event": "ev", "args": []any{tag}})
 		cl.expect(t, peer, "ev", tag, cl.x(1))
 	})
+	t.Run("emit-numeric-room", func(t *testing.T) {
+		// JavaScript rooms may be numbers: the room's channel and the
+		// message carry 42, which Parley reads as the room "42".
+		c := ct.Dial(t, cl.members[0].URL(), "/", "numeric", "42")
+		tag := cl.tag("emitter-numeric")
+		peer.Call(t, "emitterEmit", map[string]any{"nsp": "/", "rooms": []any{42}, "event": "ev", "args": []any{tag}})
+		c.Wait(t, "ev", ct.WithArg(tag))
+		c.Close()
+		waitMembers(t, peer, "42")
+	})
 	t.Run("emit-namespace", func(t *testing.T) {
 		tag := cl.tag("emitter-admin")
 		peer.Call(t, "emitterEmit", map[string]any{"nsp": "/admin", "event": "adm", "args": []any{tag}})
@@ -86,4 +100,53 @@ func testNodeEmitter(t *testing.T, cl *cluster, peer *ct.NodePeer) {
 			})
 		}
 	})
+}
+
+// TestSpecificResponseChannel has a Parley node answer on each requester's
+// own response channel (PublishOnSpecificResponseChannel), which Node
+// adapters since 7.1 and Parley nodes listen to: requests from a Node node
+// and from a Parley node still complete, and the answers do not touch the
+// shared channel.
+func TestSpecificResponseChannel(t *testing.T) {
+	r := redistest.Start(t)
+	a := ct.StartGoNode(t, "A", r.Client(t), ct.GoNodeOptions{Config: adapter.Config{PublishOnSpecificResponseChannel: true}})
+	b := ct.StartGoNode(t, "B", r.Client(t), ct.GoNodeOptions{})
+	peer := ct.StartNodePeer(t, "N", r.URL(), ct.NodePeerOptions{})
+	ct.WaitReady(t, a, b)
+	ctx := context.Background()
+	spy := r.Client(t).PSubscribe(ctx, "socket.io-response#*")
+	defer spy.Close()
+	if _, err := spy.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ca := ct.Dial(t, a.URL(), "/", "A-x1")
+	ct.Eventually(t, "three nodes", func() error {
+		if n := b.ServerCount(t, "/"); n != 3 {
+			return fmt.Errorf("count %d", n)
+		}
+		return nil
+	})
+	for _, m := range []ct.Member{peer, b} {
+		sockets, err := m.FetchSockets(t, "/", ct.Target{})
+		if err != nil || len(sockets) != 1 || sockets[0].ID != ca.ID() {
+			t.Fatalf("%s: fetchSockets = %v, %v; want A's socket", m.Name(), sockets, err)
+		}
+	}
+	// A answered twice, each time on the requester's own channel.
+	found := 0
+	for found < 2 {
+		rctx, cancel := context.WithTimeout(ctx, ct.WaitFor)
+		msg, err := spy.ReceiveMessage(rctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("A's answers not seen: %v", err)
+		}
+		if !strings.Contains(msg.Payload, ca.ID()) {
+			continue
+		}
+		found++
+		if msg.Channel == "socket.io-response#/#" || !strings.HasPrefix(msg.Channel, "socket.io-response#/#") {
+			t.Errorf("A answered on %s, not on the requester's channel", msg.Channel)
+		}
+	}
 }

@@ -19,7 +19,8 @@ import (
 const requestsTimeout = 2 * time.Second
 
 // cluster is a test cluster: its members and, on each, two clients of "/"
-// (x1 in rooms r1 and only-<member>, x2 in r2) and one of "/admin" (in ar).
+// (x1 in rooms r1 and only-<member>, x2 in r2 and oddRoom) and one of
+// "/admin" (in ar).
 type cluster struct {
 	members []ct.Member
 	main    map[string][]*ct.Client // by member name: x1, x2
@@ -33,7 +34,7 @@ func newCluster(t *testing.T, members ...ct.Member) *cluster {
 	for _, m := range members {
 		cl.main[m.Name()] = []*ct.Client{
 			ct.Dial(t, m.URL(), "/", m.Name()+"-x1", "r1", "only-"+m.Name()),
-			ct.Dial(t, m.URL(), "/", m.Name()+"-x2", "r2"),
+			ct.Dial(t, m.URL(), "/", m.Name()+"-x2", "r2", oddRoom),
 		}
 		cl.admin[m.Name()] = ct.Dial(t, m.URL(), "/admin", m.Name()+"-adm", "ar")
 	}
@@ -47,6 +48,9 @@ func newCluster(t *testing.T, members ...ct.Member) *cluster {
 	}
 	return cl
 }
+
+// oddRoom has the characters that matter in channel names and patterns.
+const oddRoom = "odd#room*?[ü]"
 
 // tag returns a unique value to tell one scenario's events from another's.
 func (cl *cluster) tag(name string) string { return fmt.Sprintf("%s-%d", name, cl.seq.Add(1)) }
@@ -136,6 +140,11 @@ var scenarios = []scenario{
 	{"broadcast/one-room", func(t *testing.T, cl *cluster, o ct.Member) {
 		tag := cl.tag("room")
 		o.Emit(t, "/", ct.Target{Rooms: []string{"r2"}}, "ev", tag)
+		cl.expect(t, o, "ev", tag, cl.x(1))
+	}},
+	{"broadcast/odd-room-name", func(t *testing.T, cl *cluster, o ct.Member) {
+		tag := cl.tag("odd")
+		o.Emit(t, "/", ct.Target{Rooms: []string{oddRoom}}, "ev", tag)
 		cl.expect(t, o, "ev", tag, cl.x(1))
 	}},
 	{"broadcast/rooms-except-room", func(t *testing.T, cl *cluster, o ct.Member) {
