@@ -58,6 +58,8 @@ func TestGoCluster(t *testing.T) {
 // other nodes (what they do there is the library's local delivery).
 func testFlagsTravel(t *testing.T, raw *redis.Client, cl *cluster, o *ct.GoNode) {
 	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(ctx, ct.WaitFor)
+	defer cancel()
 	sub := raw.PSubscribe(ctx, "socket.io#/#*")
 	defer sub.Close()
 	if _, err := sub.Receive(ctx); err != nil {
@@ -65,8 +67,9 @@ func testFlagsTravel(t *testing.T, raw *redis.Client, cl *cluster, o *ct.GoNode)
 	}
 	tag := cl.tag("flags")
 	off := false
+	// Delivery of volatile packets is the volatile scenario's business;
+	// here only the wire counts.
 	o.Emit(t, "/", ct.Target{Rooms: []string{"r1"}, Volatile: true, Compress: &off}, "ev", tag)
-	cl.expect(t, o, "ev", tag, cl.x(0))
 	for {
 		msg, err := sub.ReceiveMessage(ctx)
 		if err != nil {
