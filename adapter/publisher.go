@@ -3,6 +3,7 @@ package adapter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -196,7 +197,7 @@ func (p *publisher) close(ctx context.Context) error {
 	case <-ctx.Done():
 		p.cancel()
 		<-p.done
-		return errors.New("adapter: closed before every queued message was published: " + ctx.Err().Error())
+		return fmt.Errorf("adapter: closed before every queued message was published: %w", ctx.Err())
 	}
 }
 
