@@ -23,9 +23,11 @@ const (
 	commandTimeout = 5 * time.Second
 )
 
-// seqPrefix starts the payload of the PINGs that confirm subscriptions; the
-// health check's PINGs carry healthPayload.
+// PING payloads: a session's first PING follows its subscription of
+// everything (sessionPrefix and the change number it covers), later changes
+// each send one (seqPrefix and their number), the health check its own.
 const (
+	sessionPrefix = "parley-session:"
 	seqPrefix     = "parley:"
 	healthPayload = "parley-health"
 )
@@ -134,7 +136,7 @@ func (s *subscriber) add(channels, patterns []string) {
 	if ps == nil {
 		return
 	}
-	if err := s.subscribeOn(ps, channels, patterns, seq); err != nil {
+	if err := s.subscribeOn(ps, channels, patterns, seqPrefix+strconv.FormatUint(seq, 10)); err != nil {
 		s.log.Warn("adapter: subscribing failed, reconnecting", "channels", channels, "patterns", patterns, "err", err)
 		_ = ps.Close() // the next session subscribes to everything
 	}
@@ -162,7 +164,9 @@ func (s *subscriber) remove(channels, patterns []string) {
 	}
 }
 
-func (s *subscriber) subscribeOn(ps *redis.PubSub, channels, patterns []string, seq uint64) error {
+// subscribeOn subscribes, then PINGs with payload; the PONG confirms the
+// subscriptions (Redis answers a connection's commands in order).
+func (s *subscriber) subscribeOn(ps *redis.PubSub, channels, patterns []string, payload string) error {
 	ctx, cancel := context.WithTimeout(s.ctx, commandTimeout)
 	defer cancel()
 	// Channels first: on a Cluster client the first command's channel picks
@@ -177,7 +181,7 @@ func (s *subscriber) subscribeOn(ps *redis.PubSub, channels, patterns []string, 
 			return err
 		}
 	}
-	return ps.Ping(ctx, seqPrefix+strconv.FormatUint(seq, 10))
+	return ps.Ping(ctx, payload)
 }
 
 func (s *subscriber) unsubscribeOn(ps *redis.PubSub, channels, patterns []string) error {
@@ -258,7 +262,7 @@ func (s *subscriber) session() (live bool, err error) {
 		s.mu.Unlock()
 		_ = ps.Close()
 	}()
-	if err := s.subscribeOn(ps, channels, patterns, seq); err != nil {
+	if err := s.subscribeOn(ps, channels, patterns, sessionPrefix+strconv.FormatUint(seq, 10)); err != nil {
 		return false, err
 	}
 	if err := s.dropRemoved(ps, channels, patterns); err != nil {
@@ -297,16 +301,17 @@ func (s *subscriber) receive(ps *redis.PubSub) (live bool, err error) {
 		case *redis.Message:
 			s.deliver(m)
 		case *redis.Pong:
-			seq, ok := strings.CutPrefix(m.Payload, seqPrefix)
-			if !ok {
-				continue
-			}
-			n, _ := strconv.ParseUint(seq, 10, 64)
-			if !live {
+			// Live once everything the session subscribed to is
+			// confirmed; a change made meanwhile may be confirmed first.
+			if seq, ok := strings.CutPrefix(m.Payload, sessionPrefix); ok {
+				n, _ := strconv.ParseUint(seq, 10, 64)
+				s.confirm(n)
 				live = true
 				s.setLive()
+			} else if seq, ok := strings.CutPrefix(m.Payload, seqPrefix); ok {
+				n, _ := strconv.ParseUint(seq, 10, 64)
+				s.confirm(n)
 			}
-			s.confirm(n)
 		}
 	}
 }
