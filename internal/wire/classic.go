@@ -244,6 +244,9 @@ func DecodeClassicRequest(payload []byte) (*Message, error) {
 		m.Kind = DisconnectSockets
 		m.Close = o.boolean("close")
 		if sid, ok := o["sid"].(string); ok && o["opts"] == nil {
+			if sid == "" {
+				return nil, malformed("legacy disconnect without sid")
+			}
 			m.SID = sid
 		} else {
 			m.Opts, err = decodeOptions(o["opts"])
@@ -273,8 +276,8 @@ func DecodeClassicRequest(payload []byte) (*Message, error) {
 func decodeRoomsRequest(o object, m *Message) error {
 	if sid, ok := o["sid"].(string); ok && o["opts"] == nil {
 		room, ok := roomString(o["room"])
-		if !ok {
-			return malformed("legacy join without room")
+		if !ok || sid == "" {
+			return malformed("legacy join without sid or room")
 		}
 		m.SID, m.Room = sid, room
 		return nil
