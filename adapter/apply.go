@@ -1,0 +1,141 @@
+package adapter
+
+import (
+	"sync"
+
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"github.com/parley-chat/parley/internal/wire"
+)
+
+// This file is the receiving side of NamespaceAdapter: carrying out what
+// other nodes (and emitters) ask, on the namespace's inbox goroutine, and
+// answering their requests.
+
+// apply carries out a message from another node, on the namespace's inbox.
+func (a *NamespaceAdapter) apply(m *wire.Message) {
+	switch m.Kind {
+	case wire.Broadcast:
+		if m.RequestID != "" {
+			a.applyAckBroadcast(m)
+			return
+		}
+		a.deliver(&parser.Packet{Type: parser.EVENT, Data: m.Data}, socketOptions(m.Opts))
+	case wire.SocketsJoin, wire.SocketsLeave, wire.DisconnectSockets:
+		if m.SID != "" {
+			a.applyLegacy(m)
+			return
+		}
+		a.applyRooms(m)
+	case wire.FetchSockets:
+		a.answerFetch(m)
+	case wire.ServerSideEmit:
+		a.applyServerSideEmit(m)
+	case wire.AllRooms, wire.Sockets:
+		a.answerRooms(m)
+	}
+}
+
+func (a *NamespaceAdapter) applyRooms(m *wire.Message) {
+	opts := socketOptions(m.Opts)
+	switch m.Kind {
+	case wire.SocketsJoin:
+		a.Adapter.AddSockets(opts, socketRooms(m.Rooms))
+	case wire.SocketsLeave:
+		a.Adapter.DelSockets(opts, socketRooms(m.Rooms))
+	case wire.DisconnectSockets:
+		a.Adapter.DisconnectSockets(opts, m.Close)
+	}
+}
+
+// applyLegacy carries out a per-socket request of adapters 6.x/7.x: only the
+// node holding the socket acts and answers.
+func (a *NamespaceAdapter) applyLegacy(m *wire.Message) {
+	s, ok := a.Nsp().Sockets().Load(socket.SocketId(m.SID))
+	if !ok {
+		return
+	}
+	switch m.Kind {
+	case wire.SocketsJoin:
+		s.Join(socket.Room(m.Room))
+	case wire.SocketsLeave:
+		s.Leave(socket.Room(m.Room))
+	case wire.DisconnectSockets:
+		s.Disconnect(m.Close)
+	}
+	if m.RequestID != "" {
+		a.core.respond(m.UID, a.name, &wire.Response{Kind: wire.Done, RequestID: m.RequestID})
+	}
+}
+
+func (a *NamespaceAdapter) applyAckBroadcast(m *wire.Message) {
+	if a.core.reqs.has(m.RequestID) {
+		return // our own request, back from Redis
+	}
+	id, requester := m.RequestID, m.UID
+	p := &parser.Packet{Type: parser.EVENT, Data: m.Data}
+	a.deliverWithAck(p, socketOptions(m.Opts), func(n uint64) {
+		a.core.respond(requester, a.name, &wire.Response{Kind: wire.ClientCount, RequestID: id, ClientCount: n})
+	}, func(args []any, err error) {
+		if err != nil {
+			return
+		}
+		a.core.respond(requester, a.name, &wire.Response{Kind: wire.BroadcastAck, RequestID: id, Packet: first(args)})
+	})
+}
+
+func (a *NamespaceAdapter) answerFetch(m *wire.Message) {
+	if a.core.reqs.has(m.RequestID) {
+		return
+	}
+	resp := &wire.Response{Kind: wire.FetchResult, RequestID: m.RequestID, Sockets: []wire.SocketInfo{}}
+	a.Adapter.FetchSockets(socketOptions(m.Opts))(func(local []socket.SocketDetails, _ error) {
+		for _, d := range local {
+			if s, ok := d.(*socket.Socket); ok {
+				resp.Sockets = append(resp.Sockets, socketInfo(s))
+			}
+		}
+	})
+	a.core.respond(m.UID, a.name, resp)
+}
+
+func (a *NamespaceAdapter) answerRooms(m *wire.Message) {
+	if a.core.reqs.has(m.RequestID) {
+		return
+	}
+	resp := &wire.Response{Kind: wire.RoomsResult, RequestID: m.RequestID}
+	if m.Kind == wire.Sockets {
+		resp.Kind = wire.SocketsResult
+		for _, id := range a.Sockets(types.NewSet(socketRooms(m.Opts.Rooms)...)).Keys() {
+			resp.SIDs = append(resp.SIDs, string(id))
+		}
+	} else {
+		for _, r := range a.Rooms().Keys() {
+			resp.Rooms = append(resp.Rooms, string(r))
+		}
+	}
+	a.core.respond(m.UID, a.name, resp)
+}
+
+func (a *NamespaceAdapter) applyServerSideEmit(m *wire.Message) {
+	args := append([]any(nil), m.Data...)
+	if m.RequestID != "" {
+		var once sync.Once
+		id, requester := m.RequestID, m.UID
+		args = append(args, socket.Ack(func(res []any, _ error) {
+			once.Do(func() {
+				a.core.respond(requester, a.name, &wire.Response{Kind: wire.ServerSideEmitAck, RequestID: id, Packet: first(res)})
+			})
+		}))
+	}
+	a.Nsp().OnServerSideEmit(args)
+}
+
+func first(args []any) any {
+	if len(args) == 0 {
+		return nil
+	}
+	return args[0]
+}

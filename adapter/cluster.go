@@ -1,0 +1,192 @@
+package adapter
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"github.com/parley-chat/parley/internal/wire"
+)
+
+// transport is what a protocol (classic, sharded, streams) provides to the
+// core: encoding, publishing and subscribing. It feeds what it receives to
+// core.receive and core.receiveResponse.
+type transport interface {
+	// watch starts receiving the messages of namespace nsp; unwatch stops.
+	// Each namespace is watched at most once at a time.
+	watch(nsp string)
+	unwatch(nsp string)
+	// publish sends m to the other nodes, in the order of the calls. With
+	// wait it returns once Redis took the message (with the message's
+	// offset where the protocol has one); without, it returns at once and
+	// failures are logged and counted.
+	publish(m *wire.Message, wait bool) (offset string, err error)
+	// respond sends r to the node that asked (requester is its uid).
+	respond(requester, nsp string, r *wire.Response)
+	// serverCount counts the nodes that serve nsp, this one included.
+	serverCount(ctx context.Context, nsp string) (int64, error)
+	// ready reports whether messages from the cluster are being received.
+	ready() error
+	// close stops the transport's goroutines after flushing, until ctx is
+	// done, what waits to be published.
+	close(ctx context.Context) error
+}
+
+// core is the protocol-independent part of a Node: the namespaces'
+// registry, request bookkeeping, and the dispatch of received messages.
+type core struct {
+	uid  string
+	cfg  Config
+	log  *slog.Logger
+	errs *throttledLog // for errors that repeat while Redis is away
+	bad  *throttledLog // for malformed messages
+	m    *metrics
+	tr   transport
+	reqs *requests
+	// responses runs response handling (user callbacks) off the subscriber.
+	responses *inbox
+	// inboxes counts the running inbox goroutines (see inbox.running).
+	inboxes sync.WaitGroup
+
+	mu     sync.RWMutex
+	nsps   map[string]*NamespaceAdapter
+	closed atomic.Bool
+}
+
+func newCore(cfg Config) *core {
+	m := newMetrics(cfg.Registerer, cfg.Logger)
+	c := &core{
+		uid:  randomID(),
+		cfg:  cfg,
+		log:  cfg.Logger,
+		m:    m,
+		reqs: newRequests(m),
+		nsps: make(map[string]*NamespaceAdapter),
+	}
+	c.responses = newInbox(cfg.Logger, &c.inboxes)
+	c.log = c.log.With("node", c.uid)
+	c.errs = newThrottledLog(c.log, 10*time.Second)
+	c.bad = newThrottledLog(c.log, 10*time.Second)
+	return c
+}
+
+// randomID returns 16 hex characters, the form socket.io's cluster adapter
+// uses for node and request ids.
+func randomID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// register makes a the adapter of its namespace. A second adapter for the
+// same namespace (the library re-creates adapters when SetAdapter is called
+// late) replaces the first without a second subscription, so the server
+// count, which counts subscriptions, stays right.
+func (c *core) register(a *NamespaceAdapter) {
+	c.mu.Lock()
+	old, existed := c.nsps[a.name]
+	c.nsps[a.name] = a
+	c.mu.Unlock()
+	if existed && old.Nsp().Server() != a.Nsp().Server() {
+		c.log.Error("adapter: one Node serves two socket.io servers; only the last one's namespace receives the cluster's messages (give each server its own Node)", "nsp", a.name)
+	}
+	if !existed && !c.closed.Load() {
+		c.tr.watch(a.name)
+	}
+}
+
+func (c *core) unregister(a *NamespaceAdapter) {
+	c.mu.Lock()
+	current := c.nsps[a.name] == a
+	if current {
+		delete(c.nsps, a.name)
+	}
+	c.mu.Unlock()
+	if current && !c.closed.Load() {
+		c.tr.unwatch(a.name)
+	}
+}
+
+func (c *core) namespace(name string) *NamespaceAdapter {
+	c.mu.RLock()
+	a := c.nsps[name]
+	c.mu.RUnlock()
+	return a
+}
+
+// hasRoom reports whether a local socket of nsp is in room; the classic
+// transport uses it to drop single-room broadcasts before decoding them.
+func (c *core) hasRoom(nsp, room string) bool {
+	a := c.namespace(nsp)
+	if a == nil {
+		return false
+	}
+	_, ok := a.Rooms().Load(socket.Room(room))
+	return ok
+}
+
+// receive queues a message from the cluster for its namespace. A node's own
+// messages come back from Redis and are dropped here: the node applied them
+// when it sent them.
+func (c *core) receive(nsp string, m *wire.Message) {
+	if m.UID == c.uid {
+		return
+	}
+	a := c.namespace(nsp)
+	if a == nil {
+		return
+	}
+	c.m.received.WithLabelValues(m.Kind.String()).Inc()
+	a.inbox.add(func() { a.apply(m) })
+}
+
+// receiveResponse hands a response to the request waiting for it.
+func (c *core) receiveResponse(r *wire.Response) {
+	c.m.received.WithLabelValues("response").Inc()
+	c.responses.add(func() { c.reqs.deliver(r) })
+}
+
+// malformed counts and logs a message that could not be decoded.
+func (c *core) malformed(channel string, err error, size int) {
+	c.m.malformed.Inc()
+	c.bad.log("adapter: dropped a malformed message", "channel", channel, "bytes", size, "err", err)
+}
+
+// publish sends m without waiting; the transport logs and counts failures.
+func (c *core) publish(m *wire.Message) {
+	if c.closed.Load() {
+		return
+	}
+	_, _ = c.tr.publish(m, false)
+}
+
+// respond answers a request of another node without waiting.
+func (c *core) respond(requester, nsp string, r *wire.Response) {
+	if c.closed.Load() {
+		return
+	}
+	c.tr.respond(requester, nsp, r)
+}
+
+func (c *core) close(ctx context.Context) error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	c.mu.Lock()
+	c.nsps = make(map[string]*NamespaceAdapter)
+	c.mu.Unlock()
+	c.reqs.closeAll(ErrClosed)
+	// Closing the transport drops the subscription connection, which
+	// unsubscribes every namespace at once.
+	err := c.tr.close(ctx)
+	// The subscriber has stopped, so no inbox gets new work: wait for what
+	// is queued (which must not call Close, or it would wait for itself).
+	c.inboxes.Wait()
+	return err
+}

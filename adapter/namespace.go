@@ -1,0 +1,405 @@
+package adapter
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"github.com/parley-chat/parley/internal/wire"
+)
+
+// NamespaceAdapter is the adapter of one namespace. It embeds the library's
+// in-memory adapter, which keeps the local rooms and delivers to local
+// sockets, and overrides every operation that must reach the other nodes.
+// (Forgetting one would silently fall back to local-only behaviour, so each
+// is tested across nodes.)
+type NamespaceAdapter struct {
+	socket.Adapter
+	core  *core
+	name  string
+	inbox *inbox
+	// servers is the last server count Redis gave, used while it cannot.
+	servers atomic.Int64
+}
+
+var _ socket.Adapter = (*NamespaceAdapter)(nil)
+
+// countTimeout bounds a PUBSUB NUMSUB round trip.
+const countTimeout = 2 * time.Second
+
+func (c *core) newNamespace(nsp socket.Namespace) socket.Adapter {
+	a := &NamespaceAdapter{Adapter: socket.MakeAdapter(), core: c, inbox: newInbox(c.log, &c.inboxes)}
+	a.servers.Store(1)
+	a.Prototype(a)
+	a.Construct(nsp)
+	return a
+}
+
+// Construct binds the adapter to its namespace and subscribes to the
+// namespace's channels.
+func (a *NamespaceAdapter) Construct(nsp socket.Namespace) {
+	a.Adapter.Construct(nsp)
+	a.name = nsp.Name()
+	a.core.register(a)
+}
+
+// Close unsubscribes from the namespace's channels (the library calls it
+// when the server closes or an empty child namespace is cleaned up).
+func (a *NamespaceAdapter) Close() { a.core.unregister(a) }
+
+func (a *NamespaceAdapter) message(kind wire.Kind, opts *socket.BroadcastOptions) *wire.Message {
+	return &wire.Message{Kind: kind, UID: a.core.uid, Nsp: a.name, Opts: wireOptions(opts)}
+}
+
+// ServerCount returns the number of nodes serving the namespace: Redis's
+// count of subscribers to its request channel. The library's interface has
+// no error, so when Redis cannot answer it returns the last count it gave.
+func (a *NamespaceAdapter) ServerCount() int64 {
+	n, err := a.countServers()
+	if err != nil {
+		last := a.servers.Load()
+		a.core.errs.log("adapter: counting servers failed, using the last count", "nsp", a.name, "count", last, "err", err)
+		return last
+	}
+	return n
+}
+
+// countServers asks Redis for the server count.
+func (a *NamespaceAdapter) countServers() (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), countTimeout)
+	defer cancel()
+	n, err := a.core.tr.serverCount(ctx, a.name)
+	if err != nil {
+		return 0, fmt.Errorf("adapter: counting the servers of %s: %w", a.name, err)
+	}
+	// This node counts even while its own subscription is being restored.
+	n = max(n, 1)
+	a.servers.Store(n)
+	return n, nil
+}
+
+// Broadcast publishes the packet to the other nodes (unless it is local)
+// and delivers it to the local sockets.
+func (a *NamespaceAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
+	if data, ok := p.Data.([]any); ok && !isLocal(opts) && !a.toLocalSocket(opts) {
+		m := a.message(wire.Broadcast, opts)
+		m.Data = data
+		a.core.publish(m)
+	}
+	a.deliver(p, opts)
+}
+
+// deliver writes a broadcast to the matching local sockets. Every broadcast
+// this node delivers, its own and those received from the cluster, goes
+// through here, so the write path has one place to be optimised.
+func (a *NamespaceAdapter) deliver(p *parser.Packet, opts *socket.BroadcastOptions) {
+	if !a.mayHaveRecipients(opts) {
+		return
+	}
+	a.Adapter.Broadcast(p, opts)
+}
+
+// mayHaveRecipients reports whether a broadcast can reach a local socket.
+// The library encodes the packet before it looks for recipients, which for
+// a room that lives on other nodes is work thrown away.
+func (a *NamespaceAdapter) mayHaveRecipients(opts *socket.BroadcastOptions) bool {
+	if opts == nil || opts.Rooms == nil || opts.Rooms.Len() == 0 {
+		return a.Nsp().Sockets().Len() > 0
+	}
+	for _, r := range opts.Rooms.Keys() {
+		if _, ok := a.Rooms().Load(r); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// deliverWithAck is deliver for a broadcast whose clients acknowledge it.
+//
+// The library's in-memory adapter gives the packet its id, which the
+// broadcast operator's timeout goroutine reads without synchronisation (a
+// data race in v3.0.6); the operator uses it to forget the acks still
+// pending when it times out. So the local delivery gets a copy of the packet,
+// and this adapter forgets the pending acks itself at the same deadline.
+func (a *NamespaceAdapter) deliverWithAck(p *parser.Packet, opts *socket.BroadcastOptions, onCount func(uint64), ack socket.Ack) {
+	local := *p
+	a.Adapter.BroadcastWithAck(&local, opts, onCount, ack)
+	if local.Id == nil || opts == nil || opts.Flags == nil || opts.Flags.Timeout == nil {
+		return
+	}
+	id := *local.Id
+	time.AfterFunc(*opts.Flags.Timeout, func() { a.forgetAck(id) })
+}
+
+// forgetAck drops the ack id still pending on local sockets (those that did
+// not answer in time), as the operator would on its timeout.
+func (a *NamespaceAdapter) forgetAck(id uint64) {
+	a.Nsp().Sockets().Range(func(_ socket.SocketId, s *socket.Socket) bool {
+		s.Acks().Delete(id)
+		return true
+	})
+}
+
+// toLocalSocket reports whether opts target exactly one room that is the id
+// of a socket of this node. Only this node can have that socket, so there is
+// nothing to publish: this spares Redis the private emits the library routes
+// through Broadcast when connection state recovery is on. (Node publishes
+// them, and its other nodes drop them unread.)
+func (a *NamespaceAdapter) toLocalSocket(opts *socket.BroadcastOptions) bool {
+	if opts == nil || opts.Rooms == nil || opts.Rooms.Len() != 1 || (opts.Except != nil && opts.Except.Len() > 0) {
+		return false
+	}
+	room := opts.Rooms.Keys()[0]
+	_, ok := a.Nsp().Sockets().Load(socket.SocketId(room))
+	return ok
+}
+
+// BroadcastWithAck publishes a broadcast whose client acks the other nodes
+// relay back: each reports how many clients it reached, then each ack.
+func (a *NamespaceAdapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptions, onCount func(uint64), ack socket.Ack) {
+	if opts == nil || opts.Flags == nil || opts.Flags.Timeout == nil {
+		a.core.log.Warn("adapter: a broadcast with acks has no timeout and times out at once; use Timeout()", "nsp", a.name)
+	}
+	if data, ok := p.Data.([]any); ok && !isLocal(opts) {
+		r := &request{id: randomID(), relay: func(resp *wire.Response) {
+			switch resp.Kind {
+			case wire.ClientCount:
+				onCount(resp.ClientCount)
+			case wire.BroadcastAck:
+				ack([]any{resp.Packet}, nil)
+			}
+		}}
+		// The operator gives up at its own timeout; the request is kept
+		// exactly as long.
+		a.core.reqs.add(r, flagTimeout(opts, 0))
+		m := a.message(wire.Broadcast, opts)
+		m.RequestID, m.Data = r.id, data
+		a.core.publish(m)
+	}
+	a.deliverWithAck(p, opts, onCount, ack)
+}
+
+// FetchSockets returns the matching sockets of every node: local ones as
+// *socket.Socket, remote ones described by their node. On timeout the
+// callback gets the sockets received so far and an error.
+func (a *NamespaceAdapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket.SocketDetails, error)) {
+	return func(callback func([]socket.SocketDetails, error)) {
+		a.Adapter.FetchSockets(opts)(func(local []socket.SocketDetails, _ error) {
+			if isLocal(opts) {
+				callback(local, nil)
+				return
+			}
+			a.fetchRemote(opts, local, callback)
+		})
+	}
+}
+
+func (a *NamespaceAdapter) fetchRemote(opts *socket.BroadcastOptions, local []socket.SocketDetails, callback func([]socket.SocketDetails, error)) {
+	servers, err := a.countServers()
+	if err != nil {
+		callback(local, err)
+		return
+	}
+	expected := int(servers) - 1
+	if expected <= 0 {
+		callback(local, nil)
+		return
+	}
+	found := local
+	r := &request{id: randomID(), expected: expected,
+		collect: func(resp *wire.Response) bool {
+			if resp.Kind != wire.FetchResult {
+				return false
+			}
+			for _, s := range resp.Sockets {
+				found = append(found, newRemoteSocket(s))
+			}
+			return true
+		},
+		onDone: func(err error) { callback(found, err) },
+	}
+	a.request(r, wire.FetchSockets, opts, flagTimeout(opts, a.core.cfg.RequestsTimeout), nil)
+}
+
+// request registers r, then publishes its message and waits for Redis to
+// take it: a request Redis refused fails at once instead of timing out.
+func (a *NamespaceAdapter) request(r *request, kind wire.Kind, opts *socket.BroadcastOptions, timeout time.Duration, data []any) {
+	a.core.reqs.add(r, timeout)
+	m := a.message(kind, opts)
+	m.RequestID, m.Data = r.id, data
+	if _, err := a.core.tr.publish(m, true); err != nil {
+		a.core.reqs.finish(r, err)
+	}
+}
+
+// AddSockets makes the matching sockets of every node join rooms.
+func (a *NamespaceAdapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
+	a.Adapter.AddSockets(opts, rooms)
+	a.publishRooms(wire.SocketsJoin, opts, rooms)
+}
+
+// DelSockets makes the matching sockets of every node leave rooms.
+func (a *NamespaceAdapter) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
+	a.Adapter.DelSockets(opts, rooms)
+	a.publishRooms(wire.SocketsLeave, opts, rooms)
+}
+
+func (a *NamespaceAdapter) publishRooms(kind wire.Kind, opts *socket.BroadcastOptions, rooms []socket.Room) {
+	if isLocal(opts) {
+		return
+	}
+	m := a.message(kind, opts)
+	m.Rooms = roomStrings(rooms)
+	a.core.publish(m)
+}
+
+// DisconnectSockets disconnects the matching sockets of every node.
+func (a *NamespaceAdapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn bool) {
+	a.Adapter.DisconnectSockets(opts, closeConn)
+	if isLocal(opts) {
+		return
+	}
+	m := a.message(wire.DisconnectSockets, opts)
+	m.Close = closeConn
+	a.core.publish(m)
+}
+
+// ServerSideEmit sends an event to the namespace's server-side listeners on
+// the other nodes. When the last element is a socket.Ack, the ack gets one
+// answer per other node (or an error and the answers so far on timeout).
+func (a *NamespaceAdapter) ServerSideEmit(packet []any) error {
+	if n := len(packet); n > 0 {
+		if ack, ok := packet[n-1].(socket.Ack); ok {
+			a.serverSideEmitWithAck(packet[:n-1], ack)
+			return nil
+		}
+	}
+	m := a.message(wire.ServerSideEmit, nil)
+	m.Data = packet
+	a.core.publish(m)
+	return nil
+}
+
+func (a *NamespaceAdapter) serverSideEmitWithAck(packet []any, ack socket.Ack) {
+	servers, err := a.countServers()
+	if err != nil {
+		ack([]any{}, err)
+		return
+	}
+	expected := int(servers) - 1
+	if expected <= 0 {
+		ack([]any{}, nil)
+		return
+	}
+	answers := []any{}
+	r := &request{id: randomID(), expected: expected,
+		collect: func(resp *wire.Response) bool {
+			if resp.Kind != wire.ServerSideEmitAck {
+				return false
+			}
+			answers = append(answers, resp.Packet)
+			return true
+		},
+		onDone: func(err error) { ack(answers, err) },
+	}
+	a.request(r, wire.ServerSideEmit, nil, a.core.cfg.RequestsTimeout, packet)
+}
+
+// AllRooms returns the rooms of every node of the namespace, socket ids
+// included (as Node's adapter does).
+func (a *NamespaceAdapter) AllRooms(ctx context.Context) ([]socket.Room, error) {
+	rooms := types.NewSet(a.Rooms().Keys()...)
+	servers, err := a.countServers()
+	if err != nil {
+		return rooms.Keys(), err
+	}
+	expected := int(servers) - 1
+	if expected <= 0 {
+		return rooms.Keys(), nil
+	}
+	done := make(chan error, 1)
+	r := &request{id: randomID(), expected: expected,
+		collect: func(resp *wire.Response) bool {
+			if resp.Kind != wire.RoomsResult {
+				return false
+			}
+			for _, room := range resp.Rooms {
+				rooms.Add(socket.Room(room))
+			}
+			return true
+		},
+		onDone: func(err error) { done <- err },
+	}
+	a.request(r, wire.AllRooms, nil, a.core.cfg.RequestsTimeout, nil)
+	select {
+	case err := <-done:
+		return rooms.Keys(), err
+	case <-ctx.Done():
+		a.core.reqs.finish(r, ctx.Err())
+		return rooms.Keys(), ctx.Err()
+	}
+}
+
+// PersistSession and RestoreSession keep the library's in-memory behaviour
+// (no recovery across nodes) in the classic protocol.
+
+func isLocal(opts *socket.BroadcastOptions) bool {
+	return opts != nil && opts.Flags != nil && opts.Flags.Local
+}
+
+// flagTimeout is the operator's timeout, or def when none was set.
+func flagTimeout(opts *socket.BroadcastOptions, def time.Duration) time.Duration {
+	if opts != nil && opts.Flags != nil && opts.Flags.Timeout != nil {
+		return *opts.Flags.Timeout
+	}
+	return def
+}
+
+func wireOptions(o *socket.BroadcastOptions) wire.Options {
+	var w wire.Options
+	if o == nil {
+		return w
+	}
+	if o.Rooms != nil {
+		w.Rooms = roomStrings(o.Rooms.Keys())
+	}
+	if o.Except != nil {
+		w.Except = roomStrings(o.Except.Keys())
+	}
+	if f := o.Flags; f != nil {
+		w.Flags = wire.Flags{Volatile: f.Volatile, Compress: f.Compress, Local: f.Local, Timeout: f.Timeout, ExpectSingleResponse: f.ExpectSingleResponse}
+	}
+	return w
+}
+
+func socketOptions(w wire.Options) *socket.BroadcastOptions {
+	flags := &socket.BroadcastFlags{Local: w.Flags.Local, Timeout: w.Flags.Timeout, ExpectSingleResponse: w.Flags.ExpectSingleResponse}
+	flags.Volatile = w.Flags.Volatile
+	flags.Compress = w.Flags.Compress
+	return &socket.BroadcastOptions{
+		Rooms:  types.NewSet(socketRooms(w.Rooms)...),
+		Except: types.NewSet(socketRooms(w.Except)...),
+		Flags:  flags,
+	}
+}
+
+func roomStrings(rooms []socket.Room) []string {
+	out := make([]string, len(rooms))
+	for i, r := range rooms {
+		out[i] = string(r)
+	}
+	return out
+}
+
+func socketRooms(rooms []string) []socket.Room {
+	out := make([]socket.Room, len(rooms))
+	for i, r := range rooms {
+		out[i] = socket.Room(r)
+	}
+	return out
+}

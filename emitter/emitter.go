@@ -1,0 +1,248 @@
+// Package emitter sends events and commands to a Socket.IO cluster through
+// Redis from a process that is not part of it (a worker, a job, another
+// service), the Go counterpart of the Node.js @socket.io/redis-emitter 5.1.
+// Parley nodes and Node.js nodes running @socket.io/redis-adapter 8.x both
+// act on what it publishes.
+//
+//	ns, err := emitter.New(rdb, emitter.Config{})
+//	err = ns.To("room1").Except("room2").Emit(ctx, "news", "hello")
+//	err = ns.Of("/admin").In("room1").SocketsJoin(ctx, "room3")
+//
+// An emitter only publishes: it never subscribes, so it is not counted as a
+// server of the cluster, and it cannot receive acknowledgements.
+//
+// Concurrency: a Namespace or Broadcast is immutable; every modifier
+// returns a new value, and all methods are safe for concurrent use.
+package emitter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/wire"
+)
+
+// Config configures an emitter. The zero value works.
+type Config struct {
+	// Prefix starts every channel name; it must match the cluster's
+	// adapters (their "key" option).
+	// default: "socket.io"
+	Prefix string
+}
+
+// reservedEvents are the event names socket.io reserves on sockets; Node's
+// emitter refuses them too.
+var reservedEvents = map[string]bool{
+	"connect": true, "connect_error": true, "disconnect": true,
+	"disconnecting": true, "newListener": true, "removeListener": true,
+}
+
+// reservedServerEvents are the names a namespace reserves for its own
+// events; a server-side event so named would reach their listeners.
+var reservedServerEvents = map[string]bool{"connect": true, "connection": true, "new_namespace": true}
+
+// ErrAck is returned when an argument is a function: an emitter cannot
+// receive acknowledgements.
+var ErrAck = errors.New("emitter: acknowledgements are not supported")
+
+// Namespace emits to one namespace of the cluster ("/" unless Of chose
+// another).
+type Namespace struct {
+	rdb redis.UniversalClient
+	f   format
+	nsp string
+}
+
+// New returns an emitter for the main namespace "/" of the cluster whose
+// adapters use rdb (standalone, Sentinel or Cluster client; the emitter
+// never closes it).
+func New(rdb redis.UniversalClient, cfg Config) (*Namespace, error) {
+	if rdb == nil {
+		return nil, errors.New("emitter: nil Redis client")
+	}
+	return &Namespace{rdb: rdb, f: classicFormat{names: wire.Classic{Prefix: cfg.Prefix}}, nsp: "/"}, nil
+}
+
+// Of returns an emitter for namespace nsp; a missing leading "/" is added,
+// as Node's emitter does.
+func (n *Namespace) Of(nsp string) *Namespace {
+	if !strings.HasPrefix(nsp, "/") {
+		nsp = "/" + nsp
+	}
+	return &Namespace{rdb: n.rdb, f: n.f, nsp: nsp}
+}
+
+// Name returns the namespace's name.
+func (n *Namespace) Name() string { return n.nsp }
+
+func (n *Namespace) all() *Broadcast { return &Broadcast{ns: n} }
+
+// To targets sockets in any of rooms.
+func (n *Namespace) To(rooms ...string) *Broadcast { return n.all().To(rooms...) }
+
+// In is To.
+func (n *Namespace) In(rooms ...string) *Broadcast { return n.all().To(rooms...) }
+
+// Except leaves out sockets in any of rooms.
+func (n *Namespace) Except(rooms ...string) *Broadcast { return n.all().Except(rooms...) }
+
+// Volatile marks the next event as droppable by nodes whose client is not
+// ready for it.
+func (n *Namespace) Volatile() *Broadcast { return n.all().Volatile() }
+
+// Compress sets whether the nodes compress the next event.
+func (n *Namespace) Compress(compress bool) *Broadcast { return n.all().Compress(compress) }
+
+// Emit sends event with args to every socket of the namespace.
+func (n *Namespace) Emit(ctx context.Context, event string, args ...any) error {
+	return n.all().Emit(ctx, event, args...)
+}
+
+// SocketsJoin makes every socket of the namespace join rooms.
+func (n *Namespace) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return n.all().SocketsJoin(ctx, rooms...)
+}
+
+// SocketsLeave makes every socket of the namespace leave rooms.
+func (n *Namespace) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return n.all().SocketsLeave(ctx, rooms...)
+}
+
+// DisconnectSockets disconnects every socket of the namespace; with
+// closeConn, their underlying connections too.
+func (n *Namespace) DisconnectSockets(ctx context.Context, closeConn bool) error {
+	return n.all().DisconnectSockets(ctx, closeConn)
+}
+
+// ServerSideEmit sends event with args to the namespace's server-side
+// listeners on every node (socket.io's serverSideEmit, without acks).
+func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...any) error {
+	if reservedServerEvents[event] {
+		return fmt.Errorf("emitter: %q is a reserved event name", event)
+	}
+	if hasFunc(args) {
+		return ErrAck
+	}
+	m := &wire.Message{Kind: wire.ServerSideEmit, UID: wire.EmitterUID, Nsp: n.nsp, Data: append([]any{event}, args...)}
+	return n.f.publish(ctx, n.rdb, m)
+}
+
+// Broadcast emits to the sockets its rooms select.
+type Broadcast struct {
+	ns     *Namespace
+	rooms  []string
+	except []string
+	flags  wire.Flags
+}
+
+func (b *Broadcast) clone() *Broadcast {
+	c := *b
+	c.rooms = append([]string(nil), b.rooms...)
+	c.except = append([]string(nil), b.except...)
+	return &c
+}
+
+// To adds rooms to the target: sockets in any of them.
+func (b *Broadcast) To(rooms ...string) *Broadcast {
+	c := b.clone()
+	c.rooms = appendNew(c.rooms, rooms)
+	return c
+}
+
+// In is To.
+func (b *Broadcast) In(rooms ...string) *Broadcast { return b.To(rooms...) }
+
+// Except leaves out sockets in any of rooms.
+func (b *Broadcast) Except(rooms ...string) *Broadcast {
+	c := b.clone()
+	c.except = appendNew(c.except, rooms)
+	return c
+}
+
+// Volatile marks the event as droppable by nodes whose client is not ready
+// for it.
+func (b *Broadcast) Volatile() *Broadcast {
+	c := b.clone()
+	c.flags.Volatile = true
+	return c
+}
+
+// Compress sets whether the nodes compress the event.
+func (b *Broadcast) Compress(compress bool) *Broadcast {
+	c := b.clone()
+	c.flags.Compress = &compress
+	return c
+}
+
+func (b *Broadcast) message(kind wire.Kind) *wire.Message {
+	return &wire.Message{Kind: kind, Nsp: b.ns.nsp, Opts: wire.Options{Rooms: b.rooms, Except: b.except, Flags: b.flags}}
+}
+
+// Emit sends event with args to the target sockets.
+func (b *Broadcast) Emit(ctx context.Context, event string, args ...any) error {
+	if reservedEvents[event] {
+		return fmt.Errorf("emitter: %q is a reserved event name", event)
+	}
+	if hasFunc(args) {
+		return ErrAck
+	}
+	m := b.message(wire.Broadcast)
+	m.UID = wire.EmitterUID
+	m.Data = append([]any{event}, args...)
+	return b.ns.f.publish(ctx, b.ns.rdb, m)
+}
+
+// SocketsJoin makes the target sockets join rooms.
+func (b *Broadcast) SocketsJoin(ctx context.Context, rooms ...string) error {
+	m := b.message(wire.SocketsJoin)
+	m.Rooms = rooms
+	return b.ns.f.publish(ctx, b.ns.rdb, m)
+}
+
+// SocketsLeave makes the target sockets leave rooms.
+func (b *Broadcast) SocketsLeave(ctx context.Context, rooms ...string) error {
+	m := b.message(wire.SocketsLeave)
+	m.Rooms = rooms
+	return b.ns.f.publish(ctx, b.ns.rdb, m)
+}
+
+// DisconnectSockets disconnects the target sockets; with closeConn, their
+// underlying connections too.
+func (b *Broadcast) DisconnectSockets(ctx context.Context, closeConn bool) error {
+	m := b.message(wire.DisconnectSockets)
+	m.Close = closeConn
+	return b.ns.f.publish(ctx, b.ns.rdb, m)
+}
+
+// appendNew appends the rooms not in list yet (rooms are a set, as in
+// Node's operators).
+func appendNew(list, rooms []string) []string {
+	for _, r := range rooms {
+		if !contains(list, r) {
+			list = append(list, r)
+		}
+	}
+	return list
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func hasFunc(args []any) bool {
+	for _, a := range args {
+		if isFunc(a) {
+			return true
+		}
+	}
+	return false
+}

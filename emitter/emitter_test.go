@@ -1,0 +1,277 @@
+package emitter_test
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/parley-chat/parley/emitter"
+	ct "github.com/parley-chat/parley/internal/clustertest"
+	"github.com/parley-chat/parley/internal/redistest"
+)
+
+// TestMain checks for leaked goroutines (IgnoreCurrent: the socket.io
+// client package's init starts a process-wide monitor).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreCurrent()) }
+
+type published struct{ channel, hex string }
+
+// nodeEmitterBytes runs the wire package's capture.mjs and returns what the
+// Node emitter published in each emitter step.
+func nodeEmitterBytes(t *testing.T) map[string][]published {
+	t.Helper()
+	ct.RequireNode(t)
+	r := redistest.Start(t)
+	cmd := exec.Command("node", filepath.Join(ct.RepoRoot(t), "internal", "wire", "testdata", "capture.mjs"))
+	cmd.Env = append(os.Environ(), "REDIS_URL="+r.URL())
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("capture.mjs: %v\n%s", err, stderr.String())
+	}
+	var c struct {
+		Messages []struct{ Step, Channel, Hex string }
+	}
+	if err := json.Unmarshal(out, &c); err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string][]published{}
+	for _, m := range c.Messages {
+		if strings.HasPrefix(m.Step, "emitter-") {
+			steps[m.Step] = append(steps[m.Step], published{m.Channel, m.Hex})
+		}
+	}
+	return steps
+}
+
+// TestMatchesNodeEmitter has the Go emitter do what capture.mjs has the
+// Node emitter do, and requires the same channels and bytes.
+func TestMatchesNodeEmitter(t *testing.T) {
+	want := nodeEmitterBytes(t)
+	r := redistest.Start(t)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	spy := r.Client(t).PSubscribe(ctx, "*")
+	defer spy.Close()
+	if _, err := spy.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := emitter.New(rdb, emitter.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	date := time.Date(2023, 11, 14, 22, 13, 20, 123e6, time.UTC)
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"emitter-all", func() error { return ns.Emit(ctx, "ev", "x", map[string]any{"n": 1}) }},
+		{"emitter-room-flags", func() error { return ns.To("r1").Except("r2").Volatile().Compress(true).Emit(ctx, "ev-room", 2) }},
+		{"emitter-namespace", func() error { return ns.Of("admin").To("a1", "a2").Emit(ctx, "adm", date) }},
+		{"emitter-join", func() error { return ns.In("r1").SocketsJoin(ctx, "r9") }},
+		{"emitter-leave", func() error { return ns.Except("r1").SocketsLeave(ctx, "r9", "r8") }},
+		{"emitter-disconnect", func() error { return ns.In("nobody").DisconnectSockets(ctx, true) }},
+		{"emitter-server-side-emit", func() error { return ns.ServerSideEmit(ctx, "sse", 1, "two") }},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		msg, err := spy.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := want[s.name]
+		if len(w) != 1 {
+			t.Fatalf("%s: the Node emitter published %d messages", s.name, len(w))
+		}
+		if got := hex.EncodeToString([]byte(msg.Payload)); msg.Channel != w[0].channel || got != w[0].hex {
+			t.Errorf("%s:\nparley %s %q\nnode   %s %q", s.name, msg.Channel, msg.Payload, w[0].channel, mustHex(w[0].hex))
+		}
+		delete(want, s.name)
+	}
+	for step := range want {
+		t.Errorf("the Node emitter's step %s has no Go counterpart", step)
+	}
+}
+
+func mustHex(s string) string {
+	b, _ := hex.DecodeString(s)
+	return string(b)
+}
+
+// TestReachesParleyAndNode drives a cluster of a Parley node and a Node.js
+// node (@socket.io/redis-adapter 8.3) with the Go emitter and checks what
+// the clients of both see.
+func TestReachesParleyAndNode(t *testing.T) {
+	r := redistest.Start(t)
+	a := ct.StartGoNode(t, "A", r.Client(t), ct.GoNodeOptions{Namespaces: []string{"/admin"}})
+	n := ct.StartNodePeer(t, "N", r.URL(), ct.NodePeerOptions{Namespaces: []string{"/admin"}})
+	ct.WaitReady(t, a)
+	ct.Eventually(t, "both nodes subscribed", func() error {
+		if c := a.ServerCount(t, "/"); c != 2 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	ca1 := ct.Dial(t, a.URL(), "/", "A-x1", "r1")
+	ca2 := ct.Dial(t, a.URL(), "/", "A-x2", "r2")
+	cn1 := ct.Dial(t, n.URL(), "/", "N-x1", "r1")
+	cn2 := ct.Dial(t, n.URL(), "/", "N-x2", "r2")
+	adminA := ct.Dial(t, a.URL(), "/admin", "A-adm")
+	adminN := ct.Dial(t, n.URL(), "/admin", "N-adm")
+	all := []*ct.Client{ca1, ca2, cn1, cn2}
+	ctx := context.Background()
+	ns, err := emitter.New(r.Client(t), emitter.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// expect waits for ev tag on want, then a marker on everyone (the
+	// emitter's messages arrive in order), then checks the others.
+	expect := func(ev, tag string, want ...*ct.Client) {
+		t.Helper()
+		for _, c := range want {
+			c.Wait(t, ev, ct.WithArg(tag))
+		}
+		must(ns.Emit(ctx, "mark", tag))
+		for _, c := range all {
+			c.Wait(t, "mark", ct.WithArg(tag))
+			if c.Got(ev, tag) && !containsClient(want, c) {
+				t.Errorf("%s got %s %s", c.Name, ev, tag)
+			}
+		}
+	}
+
+	must(ns.Emit(ctx, "ev", "all", []byte{1, 2}))
+	expect("ev", "all", all...)
+	must(ns.To("r1").Emit(ctx, "ev", "room"))
+	expect("ev", "room", ca1, cn1)
+	must(ns.To("r1", "r2").Except("r2").Volatile().Compress(false).Emit(ctx, "ev", "except"))
+	expect("ev", "except", ca1, cn1)
+	must(ns.Of("/admin").Emit(ctx, "adm", "admin"))
+	adminA.Wait(t, "adm", ct.WithArg("admin"))
+	adminN.Wait(t, "adm", ct.WithArg("admin"))
+	expect("adm", "admin")
+
+	must(ns.In("r2").SocketsJoin(ctx, "joined"))
+	waitRoom(t, a, "joined", ca2, cn2)
+	must(ns.To("joined").Emit(ctx, "ev", "joined"))
+	expect("ev", "joined", ca2, cn2)
+	must(ns.SocketsLeave(ctx, "joined"))
+	waitRoom(t, a, "joined")
+
+	must(ns.ServerSideEmit(ctx, "sse", "from-go-emitter"))
+	for _, m := range []ct.Member{a, n} {
+		ct.Eventually(t, m.Name()+" gets the server-side event", func() error {
+			for _, args := range m.ServerSideEvents(t, "/") {
+				if len(args) > 0 && args[0] == "from-go-emitter" {
+					return nil
+				}
+			}
+			return errors.New("not yet")
+		})
+	}
+
+	must(ns.In("r2").DisconnectSockets(ctx, true))
+	ca2.Wait(t, "disconnect", nil)
+	cn2.Wait(t, "disconnect", nil)
+	must(ns.Emit(ctx, "ev", "after"))
+	ca1.Wait(t, "ev", ct.WithArg("after"))
+	cn1.Wait(t, "ev", ct.WithArg("after"))
+}
+
+func containsClient(list []*ct.Client, c *ct.Client) bool {
+	for _, x := range list {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+func waitRoom(t *testing.T, m ct.Member, room string, want ...*ct.Client) {
+	t.Helper()
+	ct.Eventually(t, "members of "+room, func() error {
+		sockets, err := m.FetchSockets(t, "/", ct.Target{Rooms: []string{room}})
+		if err != nil {
+			return err
+		}
+		if len(sockets) != len(want) {
+			return errors.New("not yet")
+		}
+		for _, c := range want {
+			found := false
+			for _, s := range sockets {
+				found = found || s.ID == c.ID()
+			}
+			if !found {
+				return errors.New("not yet")
+			}
+		}
+		return nil
+	})
+}
+
+func TestRejects(t *testing.T) {
+	if _, err := emitter.New(nil, emitter.Config{}); err == nil {
+		t.Error("New(nil) succeeded")
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never used
+	defer rdb.Close()
+	ns, err := emitter.New(rdb, emitter.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, ev := range []string{"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"} {
+		if err := ns.To("r").Emit(ctx, ev); err == nil || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("Emit(%q) = %v, want a reserved-name error", ev, err)
+		}
+	}
+	if err := ns.ServerSideEmit(ctx, "connection"); err == nil {
+		t.Error("ServerSideEmit(connection) succeeded")
+	}
+	if err := ns.Emit(ctx, "ev", func([]any, error) {}); !errors.Is(err, emitter.ErrAck) {
+		t.Errorf("Emit with an ack = %v, want ErrAck", err)
+	}
+	if err := ns.ServerSideEmit(ctx, "ev", 1, func() {}); !errors.Is(err, emitter.ErrAck) {
+		t.Errorf("ServerSideEmit with an ack = %v, want ErrAck", err)
+	}
+	if got := ns.Of("admin").Name(); got != "/admin" {
+		t.Errorf("Of(admin) = %s", got)
+	}
+}
+
+// TestRedisDown: a publish that cannot reach Redis returns the error.
+func TestRedisDown(t *testing.T) {
+	r := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr(), MaxRetries: -1})
+	defer rdb.Close()
+	ns, _ := emitter.New(rdb, emitter.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ns.Emit(ctx, "ev", 1); err != nil {
+		t.Fatalf("Emit while Redis is up: %v", err)
+	}
+	r.Kill()
+	if err := ns.Emit(ctx, "ev", 2); err == nil || !strings.Contains(err.Error(), "emitter: publishing") {
+		t.Fatalf("Emit while Redis is down = %v, want a publish error", err)
+	}
+}

@@ -1,0 +1,211 @@
+// peer.mjs runs a Node.js socket.io 4.8 server with @socket.io/redis-adapter
+// 8.3 (node-redis 5 clients) as a member of a Parley test cluster, plus an
+// @socket.io/redis-emitter 5.1, all driven by the Go tests over HTTP.
+//
+// Environment: REDIS_URL (required), NAME (node name), NSPS (extra
+// namespaces, comma-separated), REQUESTS_TIMEOUT (ms).
+//
+// On start it prints one JSON line {"port": P, "control": C}: P serves
+// socket.io, C takes POST / with {"op": ..., ...} and answers
+// {"result": ...} or {"error": "..."}. It exits when stdin closes, so it
+// never outlives the test that started it.
+//
+// Every namespace behaves like the Go test nodes: a socket gets
+// {name, node} as data and joins its auth "rooms"; server-side events named
+// "sse" are recorded and their acks answered with {node, arg}, except when
+// arg is "mute-<NAME>".
+//
+// Binary and dates cross the JSON control channel as {"$bin": base64} and
+// {"$date": ms}.
+
+import { createServer } from "node:http";
+import { Server } from "socket.io";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { Emitter } from "@socket.io/redis-emitter";
+import { createClient } from "redis";
+
+const NAME = process.env.NAME || "node";
+const nsps = ["/", ...(process.env.NSPS ? process.env.NSPS.split(",") : [])];
+
+const pub = createClient({ url: process.env.REDIS_URL });
+const sub = pub.duplicate();
+const emitterClient = pub.duplicate();
+for (const c of [pub, sub, emitterClient]) c.on("error", (err) => console.error(`${NAME}: redis: ${err}`));
+await Promise.all([pub.connect(), sub.connect(), emitterClient.connect()]);
+
+const httpServer = createServer();
+const io = new Server(httpServer, {
+  adapter: createAdapter(pub, sub, { requestsTimeout: Number(process.env.REQUESTS_TIMEOUT || 5000) }),
+  transports: ["websocket"],
+});
+const emitter = new Emitter(emitterClient);
+
+const sse = [];
+for (const name of nsps) {
+  const nsp = io.of(name);
+  nsp.on("connection", (socket) => {
+    const auth = socket.handshake.auth || {};
+    socket.data = { name: auth.name, node: NAME };
+    for (const r of auth.rooms || []) socket.join(r);
+  });
+  nsp.on("sse", (...args) => {
+    if (typeof args[args.length - 1] === "function") {
+      const ack = args.pop();
+      if (args[0] !== `mute-${NAME}`) ack({ node: NAME, arg: args[0] });
+    }
+    sse.push({ nsp: name, args: toWire(args) });
+  });
+}
+
+// fromWire turns the JSON control form into JavaScript values.
+function fromWire(v) {
+  if (Array.isArray(v)) return v.map(fromWire);
+  if (v && typeof v === "object") {
+    if ("$bin" in v) return Buffer.from(v.$bin, "base64");
+    if ("$date" in v) return new Date(v.$date);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromWire(x)]));
+  }
+  return v;
+}
+
+// toWire is the reverse of fromWire.
+function toWire(v) {
+  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return { $bin: Buffer.from(v).toString("base64") };
+  if (v instanceof Date) return { $date: v.getTime() };
+  if (Array.isArray(v)) return v.map(toWire);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toWire(x)]));
+  return v;
+}
+
+// operator builds the broadcast operator a command describes.
+function operator(base, cmd) {
+  let op = base;
+  if (cmd.rooms && cmd.rooms.length) op = op.to(cmd.rooms);
+  if (cmd.except && cmd.except.length) op = op.except(cmd.except);
+  if (cmd.volatile) op = op.volatile;
+  if (cmd.compress !== undefined) op = op.compress(cmd.compress);
+  if (cmd.local) op = op.local;
+  return op;
+}
+
+function describe(s) {
+  return { id: s.id, handshake: toWire(s.handshake), rooms: [...s.rooms], data: s.data };
+}
+
+async function remoteSocket(cmd) {
+  const sockets = await io.of(cmd.nsp).in(cmd.id).fetchSockets();
+  const s = sockets.find((x) => x.id === cmd.id);
+  if (!s) throw new Error(`no socket ${cmd.id}`);
+  return s;
+}
+
+const ops = {
+  async emit(cmd) {
+    operator(io.of(cmd.nsp), cmd).emit(cmd.event, ...fromWire(cmd.args || []));
+  },
+  emitWithAck(cmd) {
+    return new Promise((resolve) => {
+      operator(io.of(cmd.nsp), cmd)
+        .timeout(cmd.timeout)
+        .emit(cmd.event, ...fromWire(cmd.args || []), (err, responses) => {
+          resolve({ error: err ? String(err.message || err) : null, responses: toWire(responses || []) });
+        });
+    });
+  },
+  async fetchSockets(cmd) {
+    const sockets = await operator(io.of(cmd.nsp), cmd).fetchSockets();
+    return sockets.map(describe);
+  },
+  async remoteEmit(cmd) {
+    (await remoteSocket(cmd)).emit(cmd.event, ...fromWire(cmd.args || []));
+  },
+  async remoteJoin(cmd) {
+    (await remoteSocket(cmd)).join(cmd.room);
+  },
+  async remoteLeave(cmd) {
+    (await remoteSocket(cmd)).leave(cmd.room);
+  },
+  async remoteDisconnect(cmd) {
+    (await remoteSocket(cmd)).disconnect(cmd.close);
+  },
+  async socketsJoin(cmd) {
+    operator(io.of(cmd.nsp), cmd).socketsJoin(cmd.join);
+  },
+  async socketsLeave(cmd) {
+    operator(io.of(cmd.nsp), cmd).socketsLeave(cmd.leave);
+  },
+  async disconnectSockets(cmd) {
+    operator(io.of(cmd.nsp), cmd).disconnectSockets(cmd.close);
+  },
+  serverSideEmit(cmd) {
+    const args = fromWire(cmd.args || []);
+    if (!cmd.ack) {
+      io.of(cmd.nsp).serverSideEmit(cmd.event, ...args);
+      return Promise.resolve(null);
+    }
+    return new Promise((resolve) => {
+      io.of(cmd.nsp).serverSideEmit(cmd.event, ...args, (err, responses) => {
+        resolve({ error: err ? String(err.message || err) : null, responses: toWire(responses || []) });
+      });
+    });
+  },
+  async serverCount(cmd) {
+    return await io.of(cmd.nsp).adapter.serverCount();
+  },
+  async allRooms(cmd) {
+    return [...(await io.of(cmd.nsp).adapter.allRooms())];
+  },
+  async sse(cmd) {
+    return sse.filter((e) => e.nsp === cmd.nsp).map((e) => e.args);
+  },
+  async localSockets(cmd) {
+    return [...io.of(cmd.nsp).sockets.values()].map(describe);
+  },
+  async emitterEmit(cmd) {
+    operator(emitter.of(cmd.nsp), cmd).emit(cmd.event, ...fromWire(cmd.args || []));
+  },
+  async emitterJoin(cmd) {
+    operator(emitter.of(cmd.nsp), cmd).socketsJoin(cmd.join);
+  },
+  async emitterLeave(cmd) {
+    operator(emitter.of(cmd.nsp), cmd).socketsLeave(cmd.leave);
+  },
+  async emitterDisconnect(cmd) {
+    operator(emitter.of(cmd.nsp), cmd).disconnectSockets(cmd.close);
+  },
+  async emitterServerSideEmit(cmd) {
+    emitter.of(cmd.nsp).serverSideEmit(cmd.event, ...fromWire(cmd.args || []));
+  },
+};
+
+const control = createServer((req, res) => {
+  let body = "";
+  req.on("data", (d) => (body += d));
+  req.on("end", async () => {
+    let reply;
+    try {
+      const cmd = JSON.parse(body);
+      cmd.nsp = cmd.nsp || "/";
+      const op = ops[cmd.op];
+      if (!op) throw new Error(`unknown op ${cmd.op}`);
+      const result = await op(cmd);
+      reply = { result: result === undefined ? null : result };
+    } catch (err) {
+      reply = { error: String((err && err.message) || err) };
+    }
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(reply));
+  });
+});
+
+await new Promise((r) => httpServer.listen(0, "127.0.0.1", r));
+await new Promise((r) => control.listen(0, "127.0.0.1", r));
+process.stdout.write(JSON.stringify({ port: httpServer.address().port, control: control.address().port }) + "\n");
+
+process.stdin.resume();
+process.stdin.on("end", async () => {
+  io.close();
+  control.close();
+  await Promise.allSettled([pub.quit(), sub.quit(), emitterClient.quit()]);
+  process.exit(0);
+});
