@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // config is the binary's configuration: flags, each with an environment
@@ -17,6 +18,11 @@ type config struct {
 	corsOrigins      []string
 	logLevel         slog.Level
 	maxMessageLength int
+	// Cluster mode (redisURL set).
+	redisURL      string
+	sessionTTL    time.Duration
+	historyLimit  int
+	presenceLease time.Duration
 }
 
 // option describes one flag and its environment variable.
@@ -29,6 +35,10 @@ var options = []option{
 	{"cors-origins", "PARLEY_CORS_ORIGINS", "http://localhost:8080", "comma-separated origins of pages on other sites allowed to connect (the page's own origin is always allowed)"},
 	{"log-level", "PARLEY_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
 	{"max-message-length", "PARLEY_MAX_MESSAGE_LENGTH", "4096", "longest private message accepted, in characters"},
+	{"redis-url", "PARLEY_REDIS_URL", "", "redis:// URL of the Redis shared by a cluster of nodes; empty runs one node on in-memory stores"},
+	{"session-ttl", "PARLEY_SESSION_TTL", "24h", "how long sessions and message histories live in Redis after their last use"},
+	{"history-limit", "PARLEY_HISTORY_LIMIT", "1000", "messages kept per user, the oldest dropped first"},
+	{"presence-lease", "PARLEY_PRESENCE_LEASE", "15s", "how long a node counts as alive without renewing its presence lease; users of a node that dies go offline within 4/3 of it"},
 }
 
 // parseConfig reads flags from args with environment fallbacks from getenv.
@@ -69,7 +79,21 @@ func buildConfig(v map[string]*string) (config, error) {
 		errs = append(errs, fmt.Errorf("--max-message-length: want a positive integer, got %q", *v["max-message-length"]))
 	}
 	c.maxMessageLength = n
+	c.redisURL = *v["redis-url"]
+	c.sessionTTL = positiveDuration(&errs, "session-ttl", *v["session-ttl"])
+	c.presenceLease = positiveDuration(&errs, "presence-lease", *v["presence-lease"])
+	if c.historyLimit, err = strconv.Atoi(*v["history-limit"]); err != nil || c.historyLimit <= 0 {
+		errs = append(errs, fmt.Errorf("--history-limit: want a positive integer, got %q", *v["history-limit"]))
+	}
 	return c, errors.Join(errs...)
+}
+
+func positiveDuration(errs *[]error, name, s string) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		*errs = append(*errs, fmt.Errorf("--%s: want a positive duration such as 30s or 24h, got %q", name, s))
+	}
+	return d
 }
 
 func splitList(s string) []string {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/parley-chat/parley/engine"
 	"github.com/parley-chat/parley/server"
@@ -37,17 +38,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
-	srv := server.New(server.Config{
+	scfg := server.Config{
 		Addr:            cfg.addr,
 		Engine:          engine.Config{AllowedOrigins: cfg.corsOrigins},
 		MaxMessageChars: cfg.maxMessageLength,
 		Page:            web.Handler(),
 		Logger:          log,
-	})
-	if err := srv.Run(ctx); err != nil {
+	}
+	var parts *clusterParts
+	if cfg.redisURL != "" {
+		if parts, err = joinCluster(cfg, &scfg, log); err != nil {
+			fmt.Fprintf(stderr, "parley: %v\n", err)
+			return 2
+		}
+		log.Info("parley: cluster mode", "redis", redactURL(cfg.redisURL), "node", parts.node.UID())
+	}
+	code := 0
+	if err := server.New(scfg).Run(ctx); err != nil {
 		log.Error("parley: stopped", "err", err)
-		return 1
+		code = 1
+	}
+	if parts != nil {
+		leaveCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := parts.leave(leaveCtx); err != nil {
+			log.Warn("parley: leaving the cluster", "err", err)
+		}
 	}
 	log.Info("parley: stopped")
-	return 0
+	return code
 }
