@@ -1,6 +1,7 @@
 #!/bin/sh
 # test-deps.sh makes sure everything `make test` needs is on the machine:
-# Debian packages (redis-server, Node.js and npm, Chromium) and the npm
+# Debian packages (redis-server, Node.js and npm, Chromium, HAProxy,
+# docker-compose to validate the compose file) and the npm
 # packages pinned by package-lock.json. Missing Debian packages are installed
 # with apt-get when it can be run (as root or through sudo); otherwise the
 # script says what to install and fails, so that tests never run without
@@ -9,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # command -> Debian package
-need="redis-server:redis-server redis-cli:redis-tools node:nodejs npm:npm chromium:chromium"
+need="redis-server:redis-server redis-cli:redis-tools node:nodejs npm:npm chromium:chromium haproxy:haproxy docker-compose:docker-compose"
 
 missing=""
 for pair in $need; do

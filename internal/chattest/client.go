@@ -62,7 +62,22 @@ const (
 // works with Parley (over WebSocket only: it loses emits over long polling).
 func Dial(t testing.TB, base string, auth map[string]any, tr Transport) *Client {
 	t.Helper()
+	return DialWith(t, base, auth, tr, Options{})
+}
+
+// Options tune a client.
+type Options struct {
+	// Record, when set, chooses the events the client keeps (by name);
+	// the others are dropped on arrival, which keeps thousands of clients
+	// in one test light. default: every event
+	Record func(name string) bool
+}
+
+// DialWith is Dial with options.
+func DialWith(t testing.TB, base string, auth map[string]any, tr Transport, o Options) *Client {
+	t.Helper()
 	c := &Client{t: t, recorder: newRecorder()}
+	c.recorder.keep = o.Record
 	var err error
 	switch tr {
 	case GoClient:
@@ -167,6 +182,7 @@ func (l *libraryConn) close() { l.s.Disconnect() }
 
 // recorder keeps every event a client received, in order.
 type recorder struct {
+	keep   func(name string) bool
 	mu     sync.Mutex
 	events []Event
 	notify chan struct{}
@@ -175,6 +191,9 @@ type recorder struct {
 func newRecorder() *recorder { return &recorder{notify: make(chan struct{}, 1)} }
 
 func (r *recorder) record(e Event) {
+	if r.keep != nil && !r.keep(e.Name) {
+		return
+	}
 	r.mu.Lock()
 	r.events = append(r.events, e)
 	r.mu.Unlock()

@@ -4,13 +4,16 @@
 // user's page to the artifacts directory, exits 0 and prints "PASS" when
 // every check holds.
 //
-// usage: node browser.mjs <base URL> <artifacts dir>
+// usage: node browser.mjs <base URL> <artifacts dir> [sticky cookie name]
+//
+// With a sticky cookie name (behind a load balancer), it also checks that the
+// two users were served by different nodes, and prints which.
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 import path from "node:path";
 import fs from "node:fs";
 
-const [base, artifacts] = process.argv.slice(2);
+const [base, artifacts, stickyCookie] = process.argv.slice(2);
 if (!base || !artifacts) {
   console.error("usage: node browser.mjs <base URL> <artifacts dir>");
   process.exit(2);
@@ -60,6 +63,14 @@ try {
   const alice = await newUser("alice");
   const bob = await newUser("bob");
 
+  if (stickyCookie) {
+    const node = async (user) => (await user.context.cookies()).find((c) => c.name === stickyCookie)?.value;
+    const [a, b] = [await node(alice), await node(bob)];
+    assert.ok(a && b, `no ${stickyCookie} cookie: the load balancer did not make the sessions sticky`);
+    assert.notEqual(a, b, "both users landed on the same node; the test needs two");
+    console.log(`NODES alice=${a} bob=${b}`);
+  }
+
   // Presence: each sees the other online.
   await row(alice, "bob").and(alice.page.locator('[data-online="true"]')).waitFor(timeout);
   await row(bob, "alice").and(bob.page.locator('[data-online="true"]')).waitFor(timeout);
@@ -88,13 +99,14 @@ try {
   await expectMessage(bob, "hi alice", true);
   await row(alice, "bob").and(alice.page.locator('[data-online="true"]')).waitFor(timeout);
 
-  await bob.page.screenshot({ path: path.join(artifacts, "browser-bob.png"), fullPage: true });
-  await alice.page.screenshot({ path: path.join(artifacts, "browser-alice-before-bob-leaves.png"), fullPage: true });
+  const shot = (name) => path.join(artifacts, `${stickyCookie ? "lb-" : ""}browser-${name}.png`);
+  await bob.page.screenshot({ path: shot("bob"), fullPage: true });
+  await alice.page.screenshot({ path: shot("alice-before-bob-leaves"), fullPage: true });
 
   // Bob leaves: alice sees him offline.
   await bob.context.close();
   await row(alice, "bob").and(alice.page.locator('[data-online="false"]')).waitFor({ timeout: 60000 });
-  await alice.page.screenshot({ path: path.join(artifacts, "browser-alice.png"), fullPage: true });
+  await alice.page.screenshot({ path: shot("alice"), fullPage: true });
 
   assert.deepEqual(errors, [], "errors in the pages");
   console.log("PASS");
