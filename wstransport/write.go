@@ -78,6 +78,9 @@ func (t *Transport) flush() {
 		bufs, n := t.queue, t.queued
 		t.queue = nil
 		if len(bufs) == 0 || t.done {
+			// Inline writes check the socket's deadline too: clear it
+			// before they resume.
+			_ = t.conn.SetWriteDeadline(time.Time{})
 			t.flushing = false
 			then := t.finishAfterFlush && !t.done
 			t.mu.Unlock()
