@@ -198,4 +198,3 @@ func clientsMain() int {
 	}
 	return 0
 }
-
