@@ -190,10 +190,12 @@ func (e *Engine) Collectors() []prometheus.Collector {
 	return out
 }
 
-// trackSession runs for every new Engine.IO session.
+// trackSession runs for every new Engine.IO session. Sessions opened
+// directly over WebSocket never make polling requests, so they are not
+// tracked (a context per idle connection is memory the guard never uses).
 func (e *Engine) trackSession(args ...any) {
 	conn, ok := args[0].(eio.Socket)
-	if !ok {
+	if !ok || conn.Transport().Name() != "polling" {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())

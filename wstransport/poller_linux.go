@@ -21,9 +21,17 @@ const (
 	readsPerEvent = 4
 	// maxWorkers bounds the pool when handlers block.
 	maxWorkers = 4096
+	// workQueue is how many ready connections may wait for a worker.
+	workQueue = 1024
+	// stallAfter is how long no worker may finish a job while connections
+	// wait before another worker is started: the workers are then blocked
+	// (in a handler waiting on a store), not merely busy. Starting workers
+	// for mere bursts (a connection storm) would leave hundreds of idle
+	// goroutines with their buffers and grown stacks behind.
+	stallAfter = 20 * time.Millisecond
 	// extraIdle is how long a worker started beyond Config.Workers waits for
 	// work before it stops.
-	extraIdle = time.Minute
+	extraIdle = 10 * time.Second
 	// epoll flags of a connection: readable or peer closed, one event per
 	// arming.
 	pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | 1<<30 // EPOLLONESHOT
@@ -40,22 +48,22 @@ type poller struct {
 	log  *slog.Logger
 	core int
 
+	conns   *registry
 	mu      sync.Mutex
-	conns   map[uint64]*Transport
-	next    uint64
 	started bool
 	stopped bool
 	epfd    int
 	wake    [2]int // pipe that stops the loop; registered with id 0
 
-	work    chan *Transport
-	quit    chan struct{}
-	wg      sync.WaitGroup
-	workers atomic.Int32
+	work     chan *Transport
+	quit     chan struct{}
+	wg       sync.WaitGroup
+	workers  atomic.Int32
+	progress atomic.Int64 // when a worker last finished a job (Unix ns)
 }
 
-func newPoller(core int, log *slog.Logger) *poller {
-	return &poller{log: log, core: core, conns: map[uint64]*Transport{}, work: make(chan *Transport), quit: make(chan struct{})}
+func newPoller(core int, log *slog.Logger, conns *registry) *poller {
+	return &poller{log: log, core: core, conns: conns, work: make(chan *Transport, workQueue), quit: make(chan struct{})}
 }
 
 func (p *poller) workerCount() int {
@@ -83,17 +91,11 @@ func (p *poller) add(t *Transport) error {
 			return err
 		}
 	}
-	p.next++
-	id := p.next
-	p.conns[id] = t
 	epfd := p.epfd
 	p.mu.Unlock()
-	t.pollID.Store(id)
-	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_ADD, id); err != nil {
-		t.pollID.Store(0)
-		p.mu.Lock()
-		delete(p.conns, id)
-		p.mu.Unlock()
+	t.polled.Store(true)
+	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_ADD, t.id); err != nil {
+		t.polled.Store(false)
 		return err
 	}
 	return nil
@@ -116,8 +118,7 @@ func (p *poller) ctl(t *Transport, epfd, op int, id uint64) error {
 
 // rearm asks for the next readiness event of a connection.
 func (p *poller) rearm(t *Transport) {
-	id := t.pollID.Load()
-	if id == 0 {
+	if !t.polled.Load() {
 		return
 	}
 	p.mu.Lock()
@@ -126,7 +127,7 @@ func (p *poller) rearm(t *Transport) {
 	if stopped {
 		return
 	}
-	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_MOD, id); err != nil && !t.finished.Load() {
+	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_MOD, t.id); err != nil && !t.finished.Load() {
 		p.log.Error("wstransport: re-arming a connection failed, closing it", "sid", t.Sid(), "err", err)
 		t.finish()
 	}
@@ -137,16 +138,14 @@ func (p *poller) remove(t *Transport) {
 	if p == nil {
 		return
 	}
-	id := t.pollID.Swap(0)
-	if id == 0 {
+	if !t.polled.Swap(false) {
 		return
 	}
 	p.mu.Lock()
-	delete(p.conns, id)
 	epfd, stopped := p.epfd, p.stopped
 	p.mu.Unlock()
 	if !stopped {
-		_ = p.ctl(t, epfd, syscall.EPOLL_CTL_DEL, id) // closing the socket would do it too
+		_ = p.ctl(t, epfd, syscall.EPOLL_CTL_DEL, t.id) // closing the socket would do it too
 	}
 }
 
@@ -173,7 +172,7 @@ func (p *poller) start() error {
 	go p.loop(epfd)
 	p.workers.Add(int32(p.core))
 	for range p.core {
-		go p.worker(nil, true)
+		go p.worker(true)
 	}
 	return nil
 }
@@ -196,44 +195,48 @@ func (p *poller) loop(epfd int) {
 			if id == 0 {
 				return // woken by shutdown
 			}
-			p.mu.Lock()
-			t := p.conns[id]
-			p.mu.Unlock()
-			if t != nil {
+			if t := p.conns.get(id); t != nil && t.polled.Load() {
 				p.dispatch(t)
 			}
 		}
 	}
 }
 
-// dispatch hands t to an idle worker, or to a new one while all are busy
-// (a connection middleware may block on a store for seconds).
+// dispatch queues t for the workers. While they are stalled (blocked in
+// handlers: a connection middleware may wait on a store for seconds), it
+// starts another worker so that other connections, and their pongs, are
+// still read.
 func (p *poller) dispatch(t *Transport) {
 	select {
 	case p.work <- t:
+		if len(p.work) > 1 && time.Now().UnixNano()-p.progress.Load() > int64(stallAfter) {
+			p.spawn()
+		}
 		return
 	default:
 	}
-	if p.workers.Load() < maxWorkers {
-		p.workers.Add(1)
-		p.wg.Add(1)
-		go p.worker(t, false)
-		return
-	}
+	p.spawn()
 	select {
 	case p.work <- t:
 	case <-p.quit:
 	}
 }
 
+func (p *poller) spawn() {
+	if p.workers.Load() >= maxWorkers {
+		return
+	}
+	p.workers.Add(1)
+	p.wg.Add(1)
+	p.progress.Store(time.Now().UnixNano()) // one at a time per stall period
+	go p.worker(false)
+}
+
 // worker reads ready connections. Extra workers stop after extraIdle.
-func (p *poller) worker(first *Transport, core bool) {
+func (p *poller) worker(core bool) {
 	defer p.wg.Done()
 	defer p.workers.Add(-1)
 	rd := newRawReader()
-	if first != nil {
-		p.serve(rd, first)
-	}
 	var idle <-chan time.Time
 	var timer *time.Timer
 	if !core {
@@ -244,7 +247,10 @@ func (p *poller) worker(first *Transport, core bool) {
 	for {
 		select {
 		case t := <-p.work:
-			p.serve(rd, t)
+			if t.onReadable(rd) {
+				p.rearm(t)
+			}
+			p.progress.Store(time.Now().UnixNano())
 			if timer != nil {
 				timer.Reset(extraIdle)
 			}
@@ -253,12 +259,6 @@ func (p *poller) worker(first *Transport, core bool) {
 		case <-p.quit:
 			return
 		}
-	}
-}
-
-func (p *poller) serve(rd *rawReader, t *Transport) {
-	if t.onReadable(rd) {
-		p.rearm(t)
 	}
 }
 

@@ -81,7 +81,7 @@ type Builder struct {
 	log     *slog.Logger
 	metrics *metrics
 	poller  *poller // nil where the readiness loop is not available
-	live    sync.Map
+	conns   registry
 }
 
 var _ transports.TransportCtor = (*Builder)(nil)
@@ -91,7 +91,7 @@ func NewBuilder(cfg Config) *Builder {
 	cfg = cfg.withDefaults()
 	b := &Builder{cfg: cfg, log: cfg.Logger}
 	if !cfg.GoroutineReader {
-		b.poller = newPoller(cfg.Workers, cfg.Logger)
+		b.poller = newPoller(cfg.Workers, cfg.Logger, &b.conns)
 	}
 	b.metrics = newMetrics(func() float64 { return float64(b.poller.workerCount()) })
 	return b
@@ -134,10 +134,9 @@ func (b *Builder) Collect(ch chan<- prometheus.Metric) {
 // them already) and stops the readiness loop and its workers, waiting for
 // them until ctx is done.
 func (b *Builder) Shutdown(ctx context.Context) error {
-	b.live.Range(func(k, _ any) bool {
-		k.(*Transport).finish()
-		return true
-	})
+	for _, t := range b.conns.all() {
+		t.finish()
+	}
 	return b.poller.shutdown(ctx)
 }
 
@@ -149,7 +148,8 @@ type Transport struct {
 	conn        net.Conn
 	raw         syscall.RawConn // set when writes can be tried without blocking
 	idleTimeout time.Duration
-	pollID      atomic.Uint64 // registration in the readiness loop; 0 if none
+	id          uint64      // in the Builder's registry
+	polled      atomic.Bool // registered in the readiness loop
 
 	// Reader state, used by one goroutine at a time.
 	fr         frameReader
@@ -200,7 +200,7 @@ func (t *Transport) Construct(ctx *types.HttpContext) {
 	t.SetWritable(true)
 	t.SetPerMessageDeflate(nil)
 	t.setupRaw()
-	t.b.live.Store(t, struct{}{})
+	t.id = t.b.conns.add(t)
 	t.b.metrics.conns.Inc()
 	transports.StartReader(t, ctx.TransportReadPermission(), t.startReading)
 }
@@ -382,7 +382,7 @@ func (t *Transport) finish() {
 	t.b.poller.remove(t)
 	if t.conn != nil {
 		_ = t.conn.Close()
-		t.b.live.Delete(t)
+		t.b.conns.remove(t.id)
 		t.b.metrics.conns.Dec()
 	}
 	t.OnClose()

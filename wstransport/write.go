@@ -19,6 +19,7 @@ const (
 	kindData     writeKind = iota // queued, up to Config.MaxQueue
 	kindVolatile                  // dropped while a backlog exists
 	kindClose                     // queued regardless of the limit; ends data
+	kindDeferred                  // like data, but always written by the queue's goroutine
 )
 
 // send writes b (one or more complete frames) or queues what the socket
@@ -34,7 +35,7 @@ func (t *Transport) send(b []byte, kind writeKind) bool {
 	if kind == kindClose {
 		t.closeSent = true
 	}
-	if len(t.queue) == 0 && !t.flushing {
+	if len(t.queue) == 0 && !t.flushing && kind != kindDeferred {
 		n, err := t.tryWrite(b)
 		if err != nil {
 			t.mu.Unlock()
@@ -131,8 +132,31 @@ func (t *Transport) Send(packets []*packet.Packet) {
 		t.OnError("encode error", err)
 		return
 	}
-	t.send(frames, kindData)
+	kind := kindData
+	if t.Protocol() == 4 && hasConnectAnswer(packets) {
+		// The library writes a namespace's CONNECT answer before it
+		// registers the namespace socket for incoming packets; an event the
+		// client sends at once can land in between and close the client
+		// ("invalid state"). Handing the write to another goroutine lets the
+		// connecting goroutine finish first (Node has no such gap).
+		kind = kindDeferred
+	}
+	t.send(frames, kind)
 	t.Emit("drain")
+}
+
+// hasConnectAnswer reports whether packets hold a Socket.IO CONNECT packet
+// (an Engine.IO message whose data starts with '0').
+func hasConnectAnswer(packets []*packet.Packet) bool {
+	for _, p := range packets {
+		if p.Type != packet.MESSAGE {
+			continue
+		}
+		if b, ok := p.Data.(types.BufferInterface); ok && b.Len() > 0 && b.Bytes()[0] == '0' {
+			return true
+		}
+	}
+	return false
 }
 
 // frame encodes and frames packets into one buffer, written at once.

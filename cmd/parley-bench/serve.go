@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -29,6 +30,7 @@ func serveMain(args []string) int {
 	pingTimeout := fs.Duration("ping-timeout", 20*time.Second, "Engine.IO ping timeout")
 	stock := fs.Bool("stock", false, "use the library's WebSocket transport and in-memory adapter")
 	goroutines := fs.Bool("goroutine-reader", false, "read every connection with its own goroutine")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiles of the server under load)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -63,6 +65,14 @@ func serveMain(args []string) int {
 			log.Error("parley-bench serve: stopped", "err", err)
 		}
 	}()
+	if *pprofAddr != "" {
+		go func() {
+			// http.DefaultServeMux carries the pprof handlers.
+			if err := http.ListenAndServe(*pprofAddr, nil); err != nil {
+				log.Error("parley-bench serve: pprof", "err", err)
+			}
+		}()
+	}
 	fmt.Printf("listening %s\n", ln.Addr())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
