@@ -1,10 +1,11 @@
 // Package engine sets up Parley's Socket.IO server: the zishang520 library's
 // engine with Parley's options, its fixes for the library's deviations from
 // Node's engine.io (see http.go), its origin policy (origin.go), its HTTP
-// handler, Parley's WebSocket transport (package wstransport) and the
-// one-node fan-out adapter (package fanout). It knows nothing about the chat: an application registers its
-// own namespaces, middleware and events on IO() and mounts the Engine as the
-// handler of /socket.io/.
+// handler with the release of what WebSocket upgrades leave behind
+// (upgrade.go), Parley's WebSocket transport (package wstransport) and the
+// one-node fan-out adapter (package fanout). It knows nothing about the
+// chat: an application registers its own namespaces, middleware and events
+// on IO() and mounts the Engine as the handler of /socket.io/.
 //
 // Concurrency: an Engine is safe for concurrent use once New returns. The
 // library calls connection middleware and disconnect listeners on its own

@@ -165,6 +165,7 @@ type Transport struct {
 	mu               sync.Mutex // guards the write state below
 	queue            net.Buffers
 	queued           int
+	headPartial      bool // queue[0] is the rest of a frame begun on the wire
 	flushing         bool
 	closeSent        bool
 	finishAfterFlush bool

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -20,7 +21,12 @@ const (
 	kindVolatile                  // dropped while a backlog exists
 	kindClose                     // queued regardless of the limit; ends data
 	kindDeferred                  // like data, but always written by the queue's goroutine
+	kindPing                      // the heartbeat: goes ahead of the backlog
 )
+
+// maxBatch bounds one vectored write of the backlog, so that a heartbeat
+// queued meanwhile waits for at most this much data.
+const maxBatch = 64 << 10
 
 // send writes b (one or more complete frames) or queues what the socket
 // does not take at once. It reports whether b was written or queued. b must
@@ -46,11 +52,27 @@ func (t *Transport) send(b []byte, kind writeKind) bool {
 			t.mu.Unlock()
 			return true
 		}
+		if n > 0 {
+			t.headPartial = true // nothing may be queued before the rest
+		}
 		b = b[n:] // the rest of a frame already begun must follow
 	} else if kind == kindVolatile {
 		t.mu.Unlock()
 		t.b.metrics.volatileDrops.Inc()
 		return false
+	} else if kind == kindPing {
+		// The heartbeat tests that the client is alive, not how far it is
+		// behind (MaxQueue and WriteTimeout bound that): a ping behind
+		// seconds of backlog would time out a client that reads.
+		at := 0
+		if t.headPartial {
+			at = 1
+		}
+		t.queue = append(t.queue[:at:at], append(net.Buffers{b}, t.queue[at:]...)...)
+		t.queued += len(b)
+		t.b.metrics.queueBytes.Add(float64(len(b)))
+		t.mu.Unlock()
+		return true
 	}
 	if kind != kindClose && t.queued+len(b) > t.b.cfg.MaxQueue {
 		queued := t.queued
@@ -76,8 +98,7 @@ func (t *Transport) flush() {
 	defer t.b.metrics.backlogged.Dec()
 	for {
 		t.mu.Lock()
-		bufs, n := t.queue, t.queued
-		t.queue = nil
+		bufs, n := t.takeBatch()
 		if len(bufs) == 0 || t.done {
 			// Inline writes check the socket's deadline too: clear it
 			// before they resume.
@@ -111,6 +132,24 @@ func (t *Transport) flush() {
 	}
 }
 
+// takeBatch takes up to maxBatch bytes of whole queue entries off the
+// front of the queue (at least one entry). Called under mu.
+func (t *Transport) takeBatch() (net.Buffers, int) {
+	k, n := 0, 0
+	for k < len(t.queue) && (k == 0 || n+len(t.queue[k]) <= maxBatch) {
+		n += len(t.queue[k])
+		k++
+	}
+	bufs := t.queue[:k:k]
+	if k == len(t.queue) {
+		t.queue = nil
+	} else {
+		t.queue = append(net.Buffers(nil), t.queue[k:]...)
+	}
+	t.headPartial = false
+	return bufs, n
+}
+
 // slowConsumer closes a connection that cannot keep up. No close frame can
 // get through its full socket: the TCP connection is dropped, and the engine
 // hears a transport error with the reason.
@@ -133,7 +172,9 @@ func (t *Transport) Send(packets []*packet.Packet) {
 		return
 	}
 	kind := kindData
-	if t.Protocol() == 4 && hasConnectAnswer(packets) {
+	if len(packets) == 1 && packets[0].Type == packet.PING {
+		kind = kindPing
+	} else if t.Protocol() == 4 && hasConnectAnswer(packets) {
 		// The library writes a namespace's CONNECT answer before it
 		// registers the namespace socket for incoming packets; an event the
 		// client sends at once can land in between and close the client
