@@ -356,13 +356,17 @@ func (t *Transport) sendClose(code int) {
 }
 
 // abort ends the connection after a failure the engine must hear about as a
-// transport error.
+// transport error. Writes stop at once; the engine's close (and with it the
+// application's disconnect handlers) runs on its own goroutine, because
+// abort is called on write paths: a broadcast must not wait for them.
 func (t *Transport) abort(msg string, err error) {
 	t.mu.Lock()
 	t.done = true // nothing more is written, the close frame included
 	t.mu.Unlock()
-	t.OnError(msg, err)
-	t.finish()
+	go func() {
+		t.OnError(msg, err)
+		t.finish()
+	}()
 }
 
 // finish closes the connection once and tells the engine.
