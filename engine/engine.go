@@ -1,9 +1,11 @@
 // Package engine sets up Parley's Socket.IO server: the zishang520 library's
 // engine with Parley's options, its fixes for the library's deviations from
-// Node's engine.io (see polling.go), its origin policy (origin.go) and its
-// HTTP handler. It knows nothing about the chat: an application registers its
-// own namespaces, middleware and events on IO() and mounts the Engine as the
-// handler of /socket.io/.
+// Node's engine.io (see http.go), its origin policy (origin.go), its HTTP
+// handler with the release of what WebSocket upgrades leave behind
+// (upgrade.go), Parley's WebSocket transport (package wstransport) and the
+// one-node fan-out adapter (package fanout). It knows nothing about the
+// chat: an application registers its own namespaces, middleware and events
+// on IO() and mounts the Engine as the handler of /socket.io/.
 //
 // Concurrency: an Engine is safe for concurrent use once New returns. The
 // library calls connection middleware and disconnect listeners on its own
@@ -19,10 +21,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	eio "github.com/zishang520/socket.io/servers/engine/v3"
+	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"github.com/parley-chat/parley/fanout"
+	"github.com/parley-chat/parley/wstransport"
 )
 
 // Config configures an Engine. The zero value works.
@@ -40,9 +47,20 @@ type Config struct {
 	// polling bodies get 413 and larger WebSocket frames close 1009.
 	// default: 1,000,000
 	MaxPayload int64
-	// Adapter builds the adapter of every namespace. default: the library's
-	// in-memory adapter (one node).
+	// Adapter builds the adapter of every namespace. default: the one-node
+	// adapter of package fanout (the library's in-memory adapter when
+	// Recovery is on: recovery needs its session-aware adapter)
 	Adapter socket.AdapterConstructor
+	// Fanout delivers broadcasts to this node's sockets; give a cluster
+	// adapter the same one so that its counters are the ones the engine
+	// exports. default: fanout.New(fanout.Config{})
+	Fanout *fanout.Fanout
+	// WebSocket configures Parley's WebSocket transport. Its MaxPayload and
+	// Logger default to the engine's. default: wstransport's defaults
+	WebSocket wstransport.Config
+	// StockWebSocket serves WebSocket with the library's own transport
+	// instead of Parley's (for comparisons). default: false
+	StockWebSocket bool
 	// Recovery, when set, turns on connection state recovery: a client that
 	// reconnects within the window gets its socket id, rooms and missed
 	// packets back. default: off
@@ -72,6 +90,15 @@ func (c *Config) withDefaults() Config {
 	if out.Logger == nil {
 		out.Logger = slog.Default()
 	}
+	if out.Fanout == nil {
+		out.Fanout = fanout.New(fanout.Config{})
+	}
+	if out.WebSocket.MaxPayload <= 0 {
+		out.WebSocket.MaxPayload = out.MaxPayload
+	}
+	if out.WebSocket.Logger == nil {
+		out.WebSocket.Logger = out.Logger
+	}
 	if out.Recovery != nil && out.Recovery.Window <= 0 {
 		out.Recovery = &Recovery{Window: 2 * time.Minute}
 	}
@@ -86,6 +113,7 @@ type Engine struct {
 	handler http.Handler
 	base    eio.BaseServer
 	origins originPolicy
+	ws      *wstransport.Builder // nil with StockWebSocket
 
 	// sessions maps an Engine.IO session id to a context cancelled when the
 	// session closes; the polling guard uses it to finish requests the
@@ -98,6 +126,9 @@ type Engine struct {
 func New(cfg Config) *Engine {
 	cfg = cfg.withDefaults()
 	e := &Engine{cfg: cfg, log: cfg.Logger, origins: newOriginPolicy(cfg.AllowedOrigins)}
+	if !cfg.StockWebSocket {
+		e.ws = wstransport.NewBuilder(cfg.WebSocket)
+	}
 	e.io = socket.NewServer(nil, e.options())
 	e.handler = e.io.ServeHandler(nil)
 	e.base = e.io.Engine()
@@ -116,8 +147,16 @@ func (e *Engine) options() *socket.ServerOptions {
 	// answer allowed cross-origin requests with the CORS headers and let
 	// their WebSocket upgrades through.
 	opts.SetCors(&types.Cors{Origin: e.origins.allowed, Credentials: true})
-	if e.cfg.Adapter != nil {
+	if e.ws != nil {
+		// Registered under "websocket", it serves direct connections and
+		// the upgrade from polling.
+		opts.SetTransports(types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, e.ws))
+	}
+	switch {
+	case e.cfg.Adapter != nil:
 		opts.SetAdapter(e.cfg.Adapter)
+	case e.cfg.Recovery == nil:
+		opts.SetAdapter(&fanout.Builder{Fanout: e.cfg.Fanout})
 	}
 	if r := e.cfg.Recovery; r != nil {
 		csr := &socket.ConnectionStateRecovery{}
@@ -137,14 +176,39 @@ func (e *Engine) IO() *socket.Server { return e.io }
 // ClientCount returns the number of open Engine.IO sessions on this node.
 func (e *Engine) ClientCount() uint64 { return e.base.ClientsCount() }
 
-// trackSession runs for every new Engine.IO session.
+// Collectors returns the engine's Prometheus collectors: connected clients,
+// fan-out deliveries and the WebSocket transport's queues and slow-consumer
+// counters.
+func (e *Engine) Collectors() []prometheus.Collector {
+	out := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parley_engine_clients",
+			Help: "Open Engine.IO sessions (connected clients) on this node.",
+		}, func() float64 { return float64(e.ClientCount()) }),
+		e.cfg.Fanout,
+	}
+	if e.ws != nil {
+		out = append(out, e.ws)
+	}
+	return out
+}
+
+// trackSession runs for every new Engine.IO session: it logs the session's
+// end, and gives polling sessions the context the polling guard waits on
+// (http.go). Sessions opened directly over WebSocket never make polling
+// requests, so they get no context: one per idle connection is memory the
+// guard never uses.
 func (e *Engine) trackSession(args ...any) {
 	conn, ok := args[0].(eio.Socket)
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	id := conn.Id()
+	if conn.Transport().Name() != "polling" {
+		_ = conn.Once("close", func(args ...any) { e.logClose(id, args) })
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
 	e.sessions.Store(id, ctx)
 	_ = conn.Once("close", func(args ...any) {
 		e.sessions.Delete(id)
@@ -216,8 +280,13 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		return errors.New("engine: shutdown: " + ctx.Err().Error())
 	}
+	if e.ws != nil {
+		if err := e.ws.Shutdown(ctx); err != nil {
+			return fmt.Errorf("engine: shutdown: %w", err)
+		}
+	}
+	return nil
 }

@@ -43,16 +43,16 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	sid := q.Get("sid")
-	if sid == "" {
-		// Node answers code 5; the library says 4 (Forbidden).
-		if q.Get("EIO") != "4" {
-			writeJSONError(w, http.StatusBadRequest, errUnsupportedVersion)
-			return
-		}
-		e.handler.ServeHTTP(w, r)
+	// Node answers code 5; the library says 4 (Forbidden).
+	if sid == "" && q.Get("EIO") != "4" {
+		writeJSONError(w, http.StatusBadRequest, errUnsupportedVersion)
 		return
 	}
-	if q.Get("transport") != "polling" || isUpgrade(r) {
+	if isWebSocketUpgrade(r) {
+		e.serveUpgrade(w, r)
+		return
+	}
+	if sid == "" || q.Get("transport") != "polling" || isUpgrade(r) {
 		e.handler.ServeHTTP(w, r)
 		return
 	}

@@ -14,12 +14,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"go.uber.org/goleak"
 
 	"github.com/parley-chat/parley/engine"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // start serves an Engine with cfg on a loopback port and shuts it down when
 // the test ends.

@@ -1,7 +1,7 @@
 // Package server is the private-messaging chat of Parley: the protocol of the
 // socket.io "private-messaging" example (auth middleware, session, users,
 // user connected / disconnected, private message) on Parley's engine, plus
-// the HTTP routes of the binary (/healthz, /readyz, the page).
+// the HTTP routes of the binary (/healthz, /readyz, /metrics, the page).
 //
 // Stores, presence and the adapter are injected through Config; their
 // in-memory implementations are the defaults, so a zero Config runs one node.
@@ -15,6 +15,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parley-chat/parley/engine"
 	"github.com/parley-chat/parley/message"
@@ -51,6 +53,11 @@ type Config struct {
 	// stores) work; /readyz answers 503 while it returns an error.
 	// default: always ready
 	Ready func(context.Context) error
+	// Registry receives the node's metrics, served at /metrics: the
+	// engine's (clients, fan-out, WebSocket queues and slow consumers);
+	// register the adapter's there too. default: a new registry with the
+	// Go runtime and process collectors
+	Registry *prometheus.Registry
 	// ShutdownTimeout bounds the graceful shutdown. default: 8s
 	ShutdownTimeout time.Duration
 	// Logger receives the server's log lines. default: slog.Default()
@@ -75,6 +82,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Page == nil {
 		c.Page = http.NotFoundHandler()
+	}
+	if c.Registry == nil {
+		c.Registry = newRegistry()
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 8 * time.Second
@@ -115,6 +125,7 @@ func New(cfg Config) *Server {
 		log:       cfg.Logger,
 	}
 	s.chat.register()
+	s.registerMetrics()
 	s.handler = s.routes()
 	return s
 }
@@ -130,6 +141,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/socket.io/", s.engine)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metricsHandler())
 	mux.Handle("/", s.cfg.Page)
 	return mux
 }

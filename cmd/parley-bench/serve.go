@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"github.com/parley-chat/parley/engine"
+)
+
+// serveMain is the "serve" subcommand: Parley's engine (transport, fan-out)
+// with the two events of the Node peer, broadcast -> io.emit("bcast") and
+// echo with an ack. The chat's own handlers (auth, stores) are left out so
+// that the comparison measures the same work on both sides.
+func serveMain(args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "address to listen on")
+	pingInterval := fs.Duration("ping-interval", 25*time.Second, "Engine.IO ping interval")
+	pingTimeout := fs.Duration("ping-timeout", 20*time.Second, "Engine.IO ping timeout")
+	stock := fs.Bool("stock", false, "use the library's WebSocket transport and in-memory adapter")
+	goroutines := fs.Bool("goroutine-reader", false, "read every connection with its own goroutine")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiles of the server under load)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg := engine.Config{PingInterval: *pingInterval, PingTimeout: *pingTimeout, Logger: log}
+	cfg.WebSocket.GoroutineReader = *goroutines
+	if *stock {
+		cfg.StockWebSocket = true
+		cfg.Adapter = &socket.AdapterBuilder{}
+	}
+	e := engine.New(cfg)
+	io := e.IO()
+	_ = io.On("connection", func(args ...any) {
+		s := args[0].(*socket.Socket)
+		_ = s.On("broadcast", func(a ...any) { _ = io.Emit("bcast", a...) })
+		_ = s.On("echo", func(a ...any) {
+			if ack, ok := a[len(a)-1].(socket.Ack); ok {
+				ack(a[:len(a)-1], nil)
+			}
+		})
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "parley-bench serve:", err)
+		return 1
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", e)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("parley-bench serve: stopped", "err", err)
+		}
+	}()
+	if *pprofAddr != "" {
+		go func() {
+			// http.DefaultServeMux carries the pprof handlers.
+			if err := http.ListenAndServe(*pprofAddr, nil); err != nil {
+				log.Error("parley-bench serve: pprof", "err", err)
+			}
+		}()
+	}
+	fmt.Printf("listening %s\n", ln.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(sctx)
+	_ = e.Shutdown(sctx)
+	return 0
+}

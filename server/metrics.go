@@ -1,0 +1,37 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// newRegistry is the default metrics registry: the Go runtime and the
+// process, plus what the node registers.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// registerMetrics adds the engine's collectors to the registry. A collector
+// that is already there (a registry shared between servers in one process)
+// is logged and skipped: metrics must not stop a node.
+func (s *Server) registerMetrics() {
+	for _, c := range s.engine.Collectors() {
+		if err := s.cfg.Registry.Register(c); err != nil {
+			s.log.Warn("server: metrics collector not registered", "err", err)
+		}
+	}
+}
+
+// metricsHandler serves the registry in the Prometheus text format.
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}

@@ -1,0 +1,46 @@
+package wstransport
+
+import "sync"
+
+// registry holds a Builder's open connections by id: the readiness loop
+// finds a ready connection by the id stored in its epoll registration (a
+// stale event for a closed connection finds nothing), and Shutdown finds
+// the connections still open. One small map entry per connection.
+type registry struct {
+	mu    sync.Mutex
+	next  uint64
+	conns map[uint64]*Transport
+}
+
+func (r *registry) add(t *Transport) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.conns == nil {
+		r.conns = map[uint64]*Transport{}
+	}
+	r.next++
+	r.conns[r.next] = t
+	return r.next
+}
+
+func (r *registry) get(id uint64) *Transport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.conns[id]
+}
+
+func (r *registry) remove(id uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.conns, id)
+}
+
+func (r *registry) all() []*Transport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Transport, 0, len(r.conns))
+	for _, t := range r.conns {
+		out = append(out, t)
+	}
+	return out
+}

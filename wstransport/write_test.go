@@ -1,0 +1,88 @@
+package wstransport
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"net"
+	"testing"
+
+	"github.com/zishang520/socket.io/servers/engine/v3/transports"
+)
+
+// pipeTransport is a Transport over one end of a synchronous pipe: nothing
+// is written until the test reads, a client that is always behind.
+func pipeTransport(t *testing.T) (*Transport, net.Conn) {
+	t.Helper()
+	server, client := net.Pipe()
+	tr := &Transport{b: NewBuilder(Config{GoroutineReader: true}), conn: server}
+	tr.Transport = transports.MakeTransport()
+	tr.Prototype(tr)
+	t.Cleanup(func() {
+		tr.finish()
+		_ = client.Close()
+	})
+	return tr, client
+}
+
+// readServerFrame reads one unmasked frame and returns its payload.
+func readServerFrame(t *testing.T, r io.Reader) []byte {
+	t.Helper()
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		t.Fatal(err)
+	}
+	n := int(h[1] & 0x7F)
+	switch n {
+	case 126:
+		var l [2]byte
+		_, _ = io.ReadFull(r, l[:])
+		n = int(binary.BigEndian.Uint16(l[:]))
+	case 127:
+		var l [8]byte
+		_, _ = io.ReadFull(r, l[:])
+		n = int(binary.BigEndian.Uint64(l[:]))
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(r, p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestPingGoesAheadOfBacklog checks that a heartbeat is not stuck behind a
+// backlog, and that frames stay whole and in order around it.
+func TestPingGoesAheadOfBacklog(t *testing.T) {
+	tr, client := pipeTransport(t)
+	big := bytes.Repeat([]byte{'a'}, 100<<10) // more than one batch
+	tr.send(appendFrame(nil, opText, big), kindData)
+	tr.send(appendFrame(nil, opText, []byte("4second")), kindData)
+	tr.send(appendFrame(nil, opText, []byte("2")), kindPing)
+	// The ping goes first if the backlog was not taken yet, else right after
+	// the batch on the wire; either way before the message queued behind.
+	var order []string
+	for range 3 {
+		switch got := readServerFrame(t, client); {
+		case bytes.Equal(got, big):
+			order = append(order, "big")
+		default:
+			order = append(order, string(got))
+		}
+	}
+	if (order[0] != "2" || order[1] != "big") && (order[0] != "big" || order[1] != "2") || order[2] != "4second" {
+		t.Fatalf("frames in order %q, want the ping ahead of the queued message and every frame whole", order)
+	}
+}
+
+// TestVolatileDroppedOnlyWithBacklog checks the volatile policy on the
+// write path itself.
+func TestVolatileDroppedOnlyWithBacklog(t *testing.T) {
+	tr, client := pipeTransport(t)
+	tr.send(appendFrame(nil, opText, []byte("4first")), kindData) // queued: the pipe takes nothing yet
+	if tr.send(appendFrame(nil, opText, []byte("4volatile")), kindVolatile) {
+		t.Fatal("a volatile message was queued behind a backlog")
+	}
+	if got := string(readServerFrame(t, client)); got != "4first" {
+		t.Fatalf("read %q", got)
+	}
+}
