@@ -46,6 +46,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 )
 
@@ -71,6 +72,11 @@ type Config struct {
 	// as long again, the connection counts as lost (this catches half-open
 	// connections, which report no error). default: 5s
 	HealthCheckInterval time.Duration
+	// Deliverer writes broadcasts to this node's sockets, both this node's
+	// own and those received from the cluster. Parley passes its encode-once
+	// fan-out (*fanout.Fanout). default: the library's in-memory adapter
+	// (one encode, then a write through the engine per socket)
+	Deliverer Deliverer
 	// Logger receives the adapter's log lines. default: slog.Default()
 	Logger *slog.Logger
 	// Registerer, when set, registers the adapter's Prometheus metrics:
@@ -100,6 +106,13 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.Default()
 	}
 	return c
+}
+
+// Deliverer delivers a broadcast to the local sockets of a namespace
+// adapter that opts selects (see package fanout for the contract). Packets
+// with an ack id never go through it.
+type Deliverer interface {
+	Deliver(a socket.Adapter, p *parser.Packet, opts *socket.BroadcastOptions)
 }
 
 // ErrClosed is returned by operations on a closed Node.

@@ -101,6 +101,10 @@ func (a *NamespaceAdapter) deliver(p *parser.Packet, opts *socket.BroadcastOptio
 	if !a.mayHaveRecipients(opts) {
 		return
 	}
+	if d := a.core.cfg.Deliverer; d != nil {
+		d.Deliver(a, p, opts)
+		return
+	}
 	a.Adapter.Broadcast(p, opts)
 }
 

@@ -114,6 +114,7 @@ type Engine struct {
 	base    eio.BaseServer
 	origins originPolicy
 	ws      *wstransport.Builder // nil with StockWebSocket
+	gate    *connectGate
 
 	// sessions maps an Engine.IO session id to a context cancelled when the
 	// session closes; the polling guard uses it to finish requests the
@@ -125,11 +126,14 @@ type Engine struct {
 // serving requests.
 func New(cfg Config) *Engine {
 	cfg = cfg.withDefaults()
-	e := &Engine{cfg: cfg, log: cfg.Logger, origins: newOriginPolicy(cfg.AllowedOrigins)}
+	e := &Engine{cfg: cfg, log: cfg.Logger, origins: newOriginPolicy(cfg.AllowedOrigins), gate: newConnectGate()}
 	if !cfg.StockWebSocket {
-		e.ws = wstransport.NewBuilder(cfg.WebSocket)
+		ws := cfg.WebSocket
+		ws.Inbound = e.gate.inbound
+		e.ws = wstransport.NewBuilder(ws)
 	}
 	e.io = socket.NewServer(nil, e.options())
+	e.gate.watch(e.io)
 	e.handler = e.io.ServeHandler(nil)
 	e.base = e.io.Engine()
 	_ = e.base.On("connection", e.trackSession)
@@ -205,7 +209,10 @@ func (e *Engine) trackSession(args ...any) {
 	}
 	id := conn.Id()
 	if conn.Transport().Name() != "polling" {
-		_ = conn.Once("close", func(args ...any) { e.logClose(id, args) })
+		_ = conn.Once("close", func(args ...any) {
+			e.gate.forget(id)
+			e.logClose(id, args)
+		})
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -213,6 +220,7 @@ func (e *Engine) trackSession(args ...any) {
 	_ = conn.Once("close", func(args ...any) {
 		e.sessions.Delete(id)
 		cancel()
+		e.gate.forget(id)
 		e.logClose(id, args)
 	})
 }

@@ -97,6 +97,9 @@ func (e *Engine) servePollData(w http.ResponseWriter, r *http.Request, sid strin
 		writeJSONError(w, http.StatusBadRequest, errBadRequest)
 		return
 	}
+	for _, p := range bytes.Split(body, []byte{0x1e}) {
+		e.gate.inbound(sid, p)
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	e.handler.ServeHTTP(w, r)

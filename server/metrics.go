@@ -9,9 +9,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// newRegistry is the default metrics registry: the Go runtime and the
-// process, plus what the node registers.
-func newRegistry() *prometheus.Registry {
+// NewRegistry returns the registry a node serves at /metrics: the Go runtime
+// and process collectors; the server adds the engine's, and a cluster
+// adapter's go there too.
+func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg

@@ -84,7 +84,7 @@ func (c Config) withDefaults() Config {
 		c.Page = http.NotFoundHandler()
 	}
 	if c.Registry == nil {
-		c.Registry = newRegistry()
+		c.Registry = NewRegistry()
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 8 * time.Second

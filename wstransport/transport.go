@@ -41,6 +41,11 @@ type Config struct {
 	// GoroutineReader makes every connection read with its own goroutine,
 	// even where the readiness loop is available. default: false
 	GoroutineReader bool
+	// Inbound, when set, sees every text message of a session before the
+	// engine does, on the reading goroutine; it may hold the message back
+	// for a moment by blocking (the engine uses it to close a race in the
+	// library's namespace connect). default: none
+	Inbound func(sid string, message []byte)
 	// Logger receives the transport's log lines. default: slog.Default()
 	Logger *slog.Logger
 }
@@ -281,6 +286,9 @@ func (t *Transport) message(op opcode, payload []byte) {
 	// The engine's parser copies the payload, so the read buffer can be
 	// handed over as it is.
 	if op == opText {
+		if in := t.b.cfg.Inbound; in != nil {
+			in(t.Sid(), payload)
+		}
 		t.OnData(types.NewStringBuffer(payload))
 		// The engine switches to this transport and flushes what it held
 		// for the old one while it handles the upgrade packet.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/engine"
+	"github.com/parley-chat/parley/fanout"
 	"github.com/parley-chat/parley/server"
 	"github.com/parley-chat/parley/web"
 )
@@ -39,10 +40,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 	scfg := server.Config{
-		Addr:            cfg.addr,
-		Engine:          engine.Config{AllowedOrigins: cfg.corsOrigins},
+		Addr: cfg.addr,
+		// One fan-out for the engine and the cluster adapter: broadcasts
+		// from this node and from the cluster share its write path and
+		// its counters.
+		Engine:          engine.Config{AllowedOrigins: cfg.corsOrigins, Fanout: fanout.New(fanout.Config{})},
 		MaxMessageChars: cfg.maxMessageLength,
 		Page:            web.Handler(),
+		Registry:        server.NewRegistry(),
 		Logger:          log,
 	}
 	var parts *clusterParts

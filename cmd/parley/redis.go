@@ -39,7 +39,7 @@ func joinCluster(c config, cfg *server.Config, log *slog.Logger) (*clusterParts,
 		_ = rdb.Close()
 		return nil, err
 	}
-	if p.node, err = adapter.NewClassic(rdb, adapter.Config{Logger: log}); err != nil {
+	if p.node, err = adapter.NewClassic(rdb, adapter.Config{Logger: log, Registerer: cfg.Registry, Deliverer: cfg.Engine.Fanout}); err != nil {
 		return fail(err)
 	}
 	sessions, err := session.NewRedis(rdb, session.RedisConfig{TTL: c.sessionTTL})

@@ -4,6 +4,7 @@
 package chattest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime/pprof"
@@ -142,15 +143,44 @@ func (c *Client) Close() { c.closeOnce.Do(c.conn.close) }
 // libraryConn is the Go library's socket.io client.
 type libraryConn struct{ s *client.Socket }
 
+// dialLibrary connects the Go library's client. Its Connect can send the
+// CONNECT packet twice when the Engine.IO connection opens while Connect
+// runs (the server then closes the connection), and under load an open
+// sometimes never completes: so the connection is opened first, Connect is
+// called once it is open, and an open that hangs is abandoned and retried.
 func dialLibrary(rec *recorder, base string, auth map[string]any) (*libraryConn, error) {
+	var err error
+	for range 5 {
+		var l *libraryConn
+		if l, err = openLibrary(rec, base, auth); err == nil {
+			return l, nil
+		}
+	}
+	return nil, err
+}
+
+func openLibrary(rec *recorder, base string, auth map[string]any) (*libraryConn, error) {
 	opts := client.DefaultOptions()
 	opts.SetForceNew(true)
 	opts.SetReconnection(false)
+	opts.SetAutoConnect(false)
 	opts.SetAuth(auth)
 	opts.SetTransports(types.NewSet(client.WebSocket))
 	s, err := client.Connect(strings.TrimRight(base, "/")+"/", opts)
 	if err != nil {
 		return nil, err
+	}
+	opened := make(chan error, 1)
+	s.Io().Open(func(err error) { opened <- err })
+	select {
+	case err := <-opened:
+		if err != nil {
+			s.Disconnect()
+			return nil, err
+		}
+	case <-time.After(2 * time.Second):
+		s.Disconnect()
+		return nil, errors.New("chattest: the Go client's connection did not open within 2 s")
 	}
 	for _, name := range []string{"connect", "connect_error", "disconnect"} {
 		_ = s.On(types.EventName(name), func(args ...any) { rec.record(Event{Name: name, Args: args}) })
@@ -162,6 +192,7 @@ func dialLibrary(rec *recorder, base string, auth map[string]any) (*libraryConn,
 		name, _ := args[0].(string)
 		rec.record(Event{Name: name, Args: args[1:]})
 	})
+	s.Connect()
 	return &libraryConn{s: s}, nil
 }
 

@@ -13,10 +13,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/parley-chat/parley/adapter"
+	"github.com/parley-chat/parley/fanout"
+	"github.com/parley-chat/parley/wstransport"
 )
 
 // Logger returns a logger for test nodes: silent, unless PARLEY_TEST_LOG is
@@ -28,8 +31,10 @@ func Logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// GoNode is a Parley node: the library's socket.io server with its own
-// adapter.Node and Redis client, on an httptest server.
+// GoNode is a Parley node: the library's socket.io server with Parley's
+// WebSocket transport, its own adapter.Node delivering through Parley's
+// fan-out (as the binary runs them) and its own Redis client, on an
+// httptest server.
 type GoNode struct {
 	t        testing.TB
 	name     string
@@ -37,6 +42,7 @@ type GoNode struct {
 	Node     *adapter.Node
 	Registry *prometheus.Registry
 	http     *httptest.Server
+	ws       *wstransport.Builder
 
 	mu  sync.Mutex
 	sse map[string][][]any
@@ -47,8 +53,11 @@ var _ Member = (*GoNode)(nil)
 // GoNodeOptions tune StartGoNode.
 type GoNodeOptions struct {
 	// Config configures the adapter; its Registerer and (if nil) Logger
-	// are set by StartGoNode.
+	// and Deliverer are set by StartGoNode.
 	Config adapter.Config
+	// Stock serves with the library's own WebSocket transport and
+	// delivery instead of Parley's.
+	Stock bool
 	// Namespaces are served besides "/".
 	Namespaces []string
 	// ServerOptions, when set, adjusts the server's options.
@@ -67,6 +76,9 @@ func StartGoNode(t testing.TB, name string, rdb redis.UniversalClient, o GoNodeO
 	if cfg.Logger == nil {
 		cfg.Logger = Logger().With("test_node", name)
 	}
+	if cfg.Deliverer == nil && !o.Stock {
+		cfg.Deliverer = fanout.New(fanout.Config{})
+	}
 	node, err := adapter.NewClassic(rdb, cfg)
 	if err != nil {
 		t.Fatalf("clustertest: NewClassic: %v", err)
@@ -75,7 +87,12 @@ func StartGoNode(t testing.TB, name string, rdb redis.UniversalClient, o GoNodeO
 	opts := socket.DefaultServerOptions()
 	opts.SetAdapter(node)
 	opts.SetServeClient(false)
-	opts.SetTransports(types.NewSet(socket.WebSocket))
+	if o.Stock {
+		opts.SetTransports(types.NewSet(socket.WebSocket))
+	} else {
+		n.ws = wstransport.NewBuilder(wstransport.Config{Logger: cfg.Logger})
+		opts.SetTransports(types.NewSet[transports.TransportCtor](n.ws))
+	}
 	if o.ServerOptions != nil {
 		o.ServerOptions(opts)
 	}
@@ -95,6 +112,11 @@ func (n *GoNode) stop() {
 	n.http.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if n.ws != nil {
+		if err := n.ws.Shutdown(ctx); err != nil {
+			n.t.Errorf("clustertest: %s: transport shutdown: %v", n.name, err)
+		}
+	}
 	if err := n.Node.Close(ctx); err != nil {
 		n.t.Errorf("clustertest: %s: Node.Close: %v", n.name, err)
 	}
