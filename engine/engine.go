@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -116,9 +117,8 @@ type Engine struct {
 	ws      *wstransport.Builder // nil with StockWebSocket
 	gate    *connectGate
 
-	// sessions maps an Engine.IO session id to a context cancelled when the
-	// session closes; the polling guard uses it to finish requests the
-	// library forgets (polling.go).
+	// sessions maps the id of an Engine.IO session that started on long
+	// polling to its pollingSession.
 	sessions sync.Map
 }
 
@@ -129,7 +129,7 @@ func New(cfg Config) *Engine {
 	e := &Engine{cfg: cfg, log: cfg.Logger, origins: newOriginPolicy(cfg.AllowedOrigins), gate: newConnectGate()}
 	if !cfg.StockWebSocket {
 		ws := cfg.WebSocket
-		ws.Inbound = e.gate.inbound
+		ws.Inbound = e.inbound
 		e.ws = wstransport.NewBuilder(ws)
 	}
 	e.io = socket.NewServer(nil, e.options())
@@ -216,13 +216,86 @@ func (e *Engine) trackSession(args ...any) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e.sessions.Store(id, ctx)
+	ps := &pollingSession{ctx: ctx}
+	e.sessions.Store(id, ps)
+	// Registered before any upgrade starts, so it runs before the library's
+	// own upgrade clean-up (see pollingSession).
 	_ = conn.Once("close", func(args ...any) {
+		ps.close()
 		e.sessions.Delete(id)
 		cancel()
 		e.gate.forget(id)
 		e.logClose(id, args)
 	})
+}
+
+// pollingSession is what Parley keeps about a session that started on long
+// polling: a context the polling guard waits on (http.go), cancelled when
+// the session closes, and the guard of its upgrade probe.
+//
+// The probe guard closes a leak in the library: when a session closes while
+// the WebSocket probe of its upgrade is being handled, the library stores a
+// 100 ms upgrade-check interval after its close clean-up ran, and the
+// interval's goroutine lives for the rest of the process. The probe is
+// handed to the engine under mu, and the session's close takes mu first:
+// either the probe is handled before the clean-up (which then stops the
+// interval) or it is dropped, the session being closed already.
+type pollingSession struct {
+	ctx    context.Context
+	mu     sync.Mutex
+	closed bool
+	// polls counts the session's long-polling GETs in progress.
+	polls atomic.Int32
+}
+
+// upgradeWait bounds how long the upgrade packet waits for a poll in
+// progress to end.
+const upgradeWait = time.Second
+
+// awaitPolls returns once no poll of the session is in progress, or after
+// upgradeWait. The library hands packets to the polling transport on a
+// queue of its own; if the transport is switched while a poll is pending
+// and such a write is queued, the packets are lost. socket.io clients stop
+// polling before they send the upgrade packet, so this only waits for
+// clients that do not.
+func (ps *pollingSession) awaitPolls() {
+	deadline := time.Now().Add(upgradeWait)
+	for ps.polls.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (ps *pollingSession) close() {
+	ps.mu.Lock()
+	ps.closed = true
+	ps.mu.Unlock()
+}
+
+// probe delivers an upgrade probe unless the session has closed.
+func (ps *pollingSession) probe(deliver func()) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if !ps.closed {
+		deliver()
+	}
+}
+
+// inbound sees every text message read by Parley's WebSocket transport
+// before the engine does.
+func (e *Engine) inbound(sid string, msg []byte, deliver func()) {
+	switch string(msg) {
+	case "2probe":
+		if v, ok := e.sessions.Load(sid); ok {
+			v.(*pollingSession).probe(deliver)
+			return
+		}
+	case "5":
+		if v, ok := e.sessions.Load(sid); ok {
+			v.(*pollingSession).awaitPolls()
+		}
+	}
+	e.gate.inbound(sid, msg)
+	deliver()
 }
 
 // logClose records why a session ended. A client that breaks the protocol

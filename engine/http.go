@@ -132,7 +132,10 @@ func (e *Engine) servePoll(w http.ResponseWriter, r *http.Request, sid string) {
 		e.handler.ServeHTTP(w, r) // unknown session: the library answers 400
 		return
 	}
-	session := v.(context.Context)
+	ps := v.(*pollingSession)
+	ps.polls.Add(1)
+	defer ps.polls.Add(-1)
+	session := ps.ctx
 	limit := e.cfg.PingInterval + e.cfg.PingTimeout + pollCloseGrace
 	ctx, cancel := context.WithTimeout(r.Context(), limit)
 	defer cancel()

@@ -23,16 +23,8 @@ import (
 )
 
 // The Go socket.io client starts a network monitor goroutine at init that
-// lives as long as the process: it is not ours to check (IgnoreCurrent).
-//
-// The engine's upgrade check interval is ignored too: the library leaks it
-// when a session closes while the WebSocket probe of its upgrade is being
-// handled (engine socket.go MaybeUpgrade stores the interval after the close
-// cleared it), which the fast-reload tests provoke on purpose.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreCurrent(),
-		goleak.IgnoreTopFunction("github.com/zishang520/socket.io/v3/pkg/utils.SetInterval.func1"))
-}
+// lives as long as the process: it is not ours to check.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreCurrent()) }
 
 // transports are the ways a socket.io client reaches the server; the chat
 // must behave the same on each.

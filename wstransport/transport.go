@@ -41,11 +41,12 @@ type Config struct {
 	// GoroutineReader makes every connection read with its own goroutine,
 	// even where the readiness loop is available. default: false
 	GoroutineReader bool
-	// Inbound, when set, sees every text message of a session before the
-	// engine does, on the reading goroutine; it may hold the message back
-	// for a moment by blocking (the engine uses it to close a race in the
-	// library's namespace connect). default: none
-	Inbound func(sid string, message []byte)
+	// Inbound, when set, is called with every text message of a session
+	// instead of handing it to the engine: it must call deliver (at most
+	// once) for the engine to see it. It runs on the reading goroutine and
+	// may hold a message back for a moment, or drop it (the engine uses it
+	// to close races in the library). default: every message is delivered
+	Inbound func(sid string, message []byte, deliver func())
 	// Logger receives the transport's log lines. default: slog.Default()
 	Logger *slog.Logger
 }
@@ -118,7 +119,18 @@ func (b *Builder) New(ctx *types.HttpContext) transports.Transport {
 	t.Transport = transports.MakeTransport()
 	t.Prototype(t)
 	t.Construct(ctx)
+	// The engine names only the transport a session starts with; an upgrade
+	// transport learns its session from the request.
+	t.upgradeSid = ctx.Query().Peek("sid")
 	return t
+}
+
+// session returns the id of the Engine.IO session the transport serves.
+func (t *Transport) session() string {
+	if sid := t.Sid(); sid != "" {
+		return sid
+	}
+	return t.upgradeSid
 }
 
 // Describe implements prometheus.Collector.
@@ -153,6 +165,7 @@ type Transport struct {
 	conn        net.Conn
 	raw         syscall.RawConn // set when writes can be tried without blocking
 	idleTimeout time.Duration
+	upgradeSid  string      // the session an upgrade transport is for
 	id          uint64      // in the Builder's registry
 	polled      atomic.Bool // registered in the readiness loop
 
@@ -166,6 +179,16 @@ type Transport struct {
 	// packets the engine still holds for the old transport.
 	active   atomic.Bool
 	finished atomic.Bool
+
+	// probeMu is held while the upgrade probe is handed to the engine, and
+	// taken (as a barrier) before the transport reports an error or its
+	// close from another goroutine. The library's upgrade stores a 100 ms
+	// check interval while it handles the probe; if the upgrade's clean-up
+	// (run on this transport's error or close) ran in the middle, the
+	// interval and its goroutine would live for the rest of the process.
+	// The probe's handling never reports an error or close synchronously,
+	// so this cannot deadlock.
+	probeMu sync.Mutex
 
 	mu               sync.Mutex // guards the write state below
 	queue            net.Buffers
@@ -286,10 +309,16 @@ func (t *Transport) message(op opcode, payload []byte) {
 	// The engine's parser copies the payload, so the read buffer can be
 	// handed over as it is.
 	if op == opText {
-		if in := t.b.cfg.Inbound; in != nil {
-			in(t.Sid(), payload)
+		if isProbe(payload) {
+			// See probeMu.
+			t.probeMu.Lock()
+			defer t.probeMu.Unlock()
 		}
-		t.OnData(types.NewStringBuffer(payload))
+		if in := t.b.cfg.Inbound; in != nil {
+			in(t.session(), payload, func() { t.OnData(types.NewStringBuffer(payload)) })
+		} else {
+			t.OnData(types.NewStringBuffer(payload))
+		}
 		// The engine switches to this transport and flushes what it held
 		// for the old one while it handles the upgrade packet.
 		if len(payload) == 1 && payload[0] == '5' {
@@ -372,9 +401,19 @@ func (t *Transport) abort(msg string, err error) {
 	t.done = true // nothing more is written, the close frame included
 	t.mu.Unlock()
 	go func() {
+		t.probeBarrier()
 		t.OnError(msg, err)
 		t.finish()
 	}()
+}
+
+// isProbe reports whether a message is the upgrade probe ("2probe").
+func isProbe(m []byte) bool { return string(m) == "2probe" }
+
+// probeBarrier waits until no upgrade probe is being handed to the engine.
+func (t *Transport) probeBarrier() {
+	t.probeMu.Lock()
+	t.probeMu.Unlock() //nolint:staticcheck // an empty critical section is the point: see probeMu
 }
 
 // finish closes the connection once and tells the engine.
@@ -398,6 +437,7 @@ func (t *Transport) finish() {
 		t.b.conns.remove(t.id)
 		t.b.metrics.conns.Dec()
 	}
+	t.probeBarrier()
 	t.OnClose()
 }
 

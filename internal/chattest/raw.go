@@ -39,6 +39,8 @@ type raw struct {
 	// upgraded hands the probed WebSocket to the writer, which sends the
 	// upgrade packet on it before anything else.
 	upgraded chan *websocket.Conn
+	// paused is closed when the polling loop has stopped.
+	paused chan struct{}
 
 	mu        sync.Mutex
 	upgrading bool            // set once the probe succeeded
@@ -91,6 +93,7 @@ func dialRaw(rec *recorder, base string, auth map[string]any, mode rawMode) (*ra
 		return r, nil
 	}
 	r.done.Add(1)
+	r.paused = make(chan struct{})
 	go r.pollLoop()
 	if mode == rawUpgrade {
 		if err := r.upgrade(); err != nil {
@@ -227,6 +230,7 @@ func (r *raw) switchTo(ws *websocket.Conn) error {
 // or closed.
 func (r *raw) pollLoop() {
 	defer r.done.Done()
+	defer close(r.paused)
 	for {
 		body, err := r.get(r.pollURL())
 		r.mu.Lock()
@@ -274,6 +278,15 @@ func (r *raw) upgrade() error {
 	r.mu.Lock()
 	r.upgrading = true
 	r.mu.Unlock()
+	// Like socket.io-client, pause polling before the upgrade packet: the
+	// poll in flight ends (the server answers it at once once probed) and
+	// no other starts.
+	select {
+	case <-r.paused:
+	case <-time.After(10 * time.Second):
+		_ = ws.Close()
+		return errors.New("chattest: polling did not pause for the upgrade")
+	}
 	r.upgraded <- ws
 	return nil
 }
