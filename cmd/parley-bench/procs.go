@@ -23,7 +23,11 @@ type server struct {
 }
 
 // startServer starts the Go or Node server on a free port.
-func startServer(system string, o *options) (*server, error) {
+func startServer(system string, o *options) (*server, error) { return startClustered(system, o, "") }
+
+// startClustered starts a server that joins the cluster on redisURL ("" for
+// none).
+func startClustered(system string, o *options, redisURL string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -32,7 +36,11 @@ func startServer(system string, o *options) (*server, error) {
 	var cmd *exec.Cmd
 	switch system {
 	case "node":
-		cmd = exec.Command("node", filepath.Join(o.nodeDir, "server.js"), fmt.Sprint(port), fmt.Sprint(interval), fmt.Sprint(timeout))
+		args := []string{filepath.Join(o.nodeDir, "server.js"), fmt.Sprint(port), fmt.Sprint(interval), fmt.Sprint(timeout)}
+		if redisURL != "" {
+			args = append(args, redisURL)
+		}
+		cmd = exec.Command("node", args...)
 	case "parley", "stock":
 		self, err := os.Executable()
 		if err != nil {
@@ -41,6 +49,9 @@ func startServer(system string, o *options) (*server, error) {
 		args := []string{"serve", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-ping-interval", o.pingInterval.String(), "-ping-timeout", o.pingTimeout.String()}
 		if system == "stock" {
 			args = append(args, "-stock")
+		}
+		if redisURL != "" {
+			args = append(args, "-redis", redisURL)
 		}
 		cmd = exec.Command(self, args...)
 		cmd.Env = os.Environ()
@@ -163,4 +174,44 @@ func stopWorkers(ws []*worker) {
 		_ = w.in.Close()
 		_ = w.cmd.Wait()
 	}
+}
+
+// redisServer is a redis-server process for the cluster scenarios.
+type redisServer struct {
+	cmd *exec.Cmd
+	url string
+}
+
+// startRedis runs redis-server on a free port, without persistence.
+func startRedis() (*redisServer, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "parley-bench-redis")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start redis-server (apt-get install redis-server): %w", err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			_ = c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			return nil, fmt.Errorf("redis-server did not listen on %s", addr)
+		}
+	}
+	return &redisServer{cmd: cmd, url: "redis://" + addr}, nil
+}
+
+func (r *redisServer) stop() {
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
 }

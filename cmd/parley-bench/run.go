@@ -33,7 +33,7 @@ func parseOptions(args []string) (*options, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	o := &options{}
 	systems := fs.String("systems", "parley,node", "servers to measure: parley, node, stock (the library as it comes)")
-	scenarios := fs.String("scenarios", "memory,fanout1k,fanout5k,echo", "scenarios to run")
+	scenarios := fs.String("scenarios", "memory,fanout1k,fanout5k,fanout2n,echo", "scenarios to run (fanout2n: 1,000 receivers on two nodes joined through Redis)")
 	fs.IntVar(&o.reps, "reps", 3, "repetitions of every scenario (medians are reported)")
 	mem := fs.String("mem-conns", "5000,19500", "idle connection counts of the memory scenario")
 	fs.Float64Var(&o.connectRate, "connect-rate", 2500, "connections opened per second")
@@ -163,6 +163,8 @@ func runScenario(o *options, sc, sys string) ([]figure, error) {
 		return fanoutRun(o, sys, 1000, o.fanout1k, 100*time.Millisecond, 40)
 	case "fanout5k":
 		return fanoutRun(o, sys, 5000, o.fanout5k, time.Second, 8)
+	case "fanout2n":
+		return fanoutTwoNodes(o, sys, 1000, o.fanout1k, 100*time.Millisecond, 40)
 	case "echo":
 		return echoRun(o, sys)
 	}
@@ -254,19 +256,61 @@ func fanoutRun(o *options, sys string, receivers int, rates []float64, limit tim
 		return nil, err
 	}
 	defer stopWorkers(ws)
-	sender, err := dial(srv.url, net.IPv4(127, 0, 0, 1), 10*time.Second)
+	return fanoutSteps(o, fmt.Sprintf("fanout %d", receivers), []*server{srv}, ws, ok, rates, limit, fixed)
+}
+
+// fanoutTwoNodes is fanoutRun on two servers of the system joined through
+// one Redis: half the receivers on each, the sender on the first, and the
+// CPU of both servers counted (Redis's not).
+func fanoutTwoNodes(o *options, sys string, receivers int, rates []float64, limit time.Duration, fixed float64) ([]figure, error) {
+	rds, err := startRedis()
+	if err != nil {
+		return nil, err
+	}
+	defer rds.stop()
+	var servers []*server
+	var workers []*worker
+	defer func() {
+		stopWorkers(workers)
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
+	total := 0
+	for range 2 {
+		srv, err := startClustered(sys, o, rds.url)
+		if err != nil {
+			return nil, err
+		}
+		servers = append(servers, srv)
+	}
+	time.Sleep(time.Second) // subscriptions
+	for _, srv := range servers {
+		ws, ok, err := connectAll(o, srv, receivers/2)
+		workers = append(workers, ws...)
+		if err != nil {
+			return nil, err
+		}
+		total += ok
+	}
+	return fanoutSteps(o, fmt.Sprintf("fanout %d on 2 nodes", receivers), servers, workers, total, rates, limit, fixed)
+}
+
+// fanoutSteps runs the steps against servers whose receivers are the
+// workers' connections; the sender connects to the first server.
+func fanoutSteps(o *options, tag string, servers []*server, ws []*worker, receivers int, rates []float64, limit time.Duration, fixed float64) ([]figure, error) {
+	sender, err := dial(servers[0].url, net.IPv4(127, 0, 0, 1), 10*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	defer sender.close()
 	go sender.run()
 	time.Sleep(2 * time.Second)
-	tag := fmt.Sprintf("fanout %d", receivers)
 	var figs []figure
 	var last *step
 	var droppedBefore int64
 	for _, rate := range rates {
-		st, err := runStep(o, srv, ws, sender, ok, rate, o.stepDur, limit, &droppedBefore)
+		st, err := runStep(o, servers, ws, sender, receivers, rate, o.stepDur, limit, &droppedBefore)
 		if err != nil {
 			return nil, err
 		}
@@ -288,7 +332,7 @@ func fanoutRun(o *options, sys string, receivers int, rates []float64, limit tim
 	figs = append(figs,
 		figure{tag + ": max sustained deliv/s", last.deliveredPerSec},
 		figure{tag + ": deliv/core-s at max sustained", last.eff})
-	over, err := runStep(o, srv, ws, sender, ok, 2*last.rate, o.overload, limit, &droppedBefore)
+	over, err := runStep(o, servers, ws, sender, receivers, 2*last.rate, o.overload, limit, &droppedBefore)
 	if err != nil {
 		return nil, err
 	}
@@ -299,11 +343,21 @@ func fanoutRun(o *options, sys string, receivers int, rates []float64, limit tim
 		figure{tag + ": loss % at 2x sustainable", 100 * float64(over.expected-over.delivered) / float64(max(over.expected, 1))}), nil
 }
 
-func runStep(o *options, srv *server, ws []*worker, sender *conn, receivers int, rate float64, d, limit time.Duration, droppedBefore *int64) (*step, error) {
+// serversCPU sums the CPU seconds of the servers' processes.
+func serversCPU(servers []*server) float64 {
+	total := 0.0
+	for _, s := range servers {
+		c, _ := procCPU(s.pid())
+		total += c
+	}
+	return total
+}
+
+func runStep(o *options, servers []*server, ws []*worker, sender *conn, receivers int, rate float64, d, limit time.Duration, droppedBefore *int64) (*step, error) {
 	if _, err := callAll(ws, func(int, *worker) command { return command{Op: "reset"} }); err != nil {
 		return nil, err
 	}
-	cpu0, _ := procCPU(srv.pid())
+	cpu0 := serversCPU(servers)
 	t0 := time.Now()
 	pad := strings.Repeat("x", 60)
 	sent := 0
@@ -317,7 +371,7 @@ func runStep(o *options, srv *server, ws []*worker, sender *conn, receivers int,
 		sent++
 	}
 	time.Sleep(o.drain)
-	cpu1, _ := procCPU(srv.pid())
+	cpu1 := serversCPU(servers)
 	wall := time.Since(t0).Seconds()
 	replies, err := callAll(ws, func(int, *worker) command { return command{Op: "stats"} })
 	if err != nil {

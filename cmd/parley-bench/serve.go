@@ -14,9 +14,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
+	"github.com/parley-chat/parley/adapter"
 	"github.com/parley-chat/parley/engine"
+	"github.com/parley-chat/parley/fanout"
 )
 
 // serveMain is the "serve" subcommand: Parley's engine (transport, fan-out)
@@ -31,6 +34,7 @@ func serveMain(args []string) int {
 	stock := fs.Bool("stock", false, "use the library's WebSocket transport and in-memory adapter")
 	goroutines := fs.Bool("goroutine-reader", false, "read every connection with its own goroutine")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiles of the server under load)")
+	redisURL := fs.String("redis", "", "join the cluster on this Redis (redis:// URL) with Parley's classic adapter")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -40,6 +44,22 @@ func serveMain(args []string) int {
 	if *stock {
 		cfg.StockWebSocket = true
 		cfg.Adapter = &socket.AdapterBuilder{}
+	}
+	var node *adapter.Node
+	if *redisURL != "" {
+		opts, err := redis.ParseURL(*redisURL)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "parley-bench serve: -redis:", err)
+			return 2
+		}
+		rdb := redis.NewClient(opts)
+		defer rdb.Close()
+		cfg.Fanout = fanout.New(fanout.Config{})
+		if node, err = adapter.NewClassic(rdb, adapter.Config{Logger: log, Deliverer: cfg.Fanout}); err != nil {
+			fmt.Fprintln(os.Stderr, "parley-bench serve:", err)
+			return 1
+		}
+		cfg.Adapter = node
 	}
 	e := engine.New(cfg)
 	io := e.IO()
@@ -81,5 +101,8 @@ func serveMain(args []string) int {
 	defer cancel()
 	_ = hs.Shutdown(sctx)
 	_ = e.Shutdown(sctx)
+	if node != nil {
+		_ = node.Close(sctx)
+	}
 	return 0
 }
