@@ -26,7 +26,10 @@ type chat struct {
 	presence  presence.Tracker
 	announcer Announcer
 	maxChars  int
-	log       *slog.Logger
+	// refresh is how often an active socket saves its session again
+	// (sessionRefresh; tests shorten it).
+	refresh time.Duration
+	log     *slog.Logger
 }
 
 // user is what a socket carries once authenticated (its Socket.Data). It is
@@ -36,7 +39,15 @@ type user struct {
 	SessionID string `json:"-"`
 	UserID    string `json:"userID"`
 	Username  string `json:"username"`
+	// saved is when this socket last saved the session (which restarts its
+	// expiry). Only the socket's own task queue touches it.
+	saved time.Time
 }
+
+// sessionRefresh is how often a socket that keeps sending messages saves
+// its session again, so that an active user's session does not expire
+// while connected (connects and disconnects save it too).
+const sessionRefresh = 10 * time.Minute
 
 func userOf(s *socket.Socket) (*user, bool) {
 	u, ok := s.Data().(*user)
@@ -83,6 +94,7 @@ func (c *chat) onConnection(s *socket.Socket) {
 		c.fail(s, "session save", err)
 		return
 	}
+	u.saved = time.Now()
 	_ = s.Emit("session", map[string]any{"sessionID": u.SessionID, "userID": u.UserID})
 	s.Join(socket.Room(u.UserID))
 	users, err := c.userList(ctx, u.UserID)
@@ -191,6 +203,20 @@ func (c *chat) onPrivateMessage(s *socket.Socket, u *user, args []any) {
 	// s.To excludes the sending socket; a socket in both rooms gets it once.
 	_ = s.To(socket.Room(msg.To), socket.Room(msg.From)).Emit("private message", msg)
 	ack(map[string]any{"ok": true})
+	if time.Since(u.saved) > c.refresh {
+		c.refreshSession(ctx, u)
+	}
+}
+
+// refreshSession saves an active user's session again, restarting its
+// expiry. A failure only costs the refresh: it is logged.
+func (c *chat) refreshSession(ctx context.Context, u *user) {
+	s := session.Session{ID: u.SessionID, UserID: u.UserID, Username: u.Username, Connected: true}
+	if err := c.sessions.Save(ctx, s); err != nil {
+		c.log.Warn("chat: refreshing a session failed", "user", u.UserID, "err", err)
+		return
+	}
+	u.saved = time.Now()
 }
 
 // checkMessage validates a "private message" payload and its recipient.

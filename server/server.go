@@ -122,6 +122,7 @@ func New(cfg Config) *Server {
 		presence:  cfg.Presence,
 		announcer: announcer,
 		maxChars:  cfg.MaxMessageChars,
+		refresh:   sessionRefresh,
 		log:       cfg.Logger,
 	}
 	s.chat.register()

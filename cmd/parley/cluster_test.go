@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -309,4 +311,31 @@ func status(t *testing.T, url string) int {
 	}
 	_ = resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestClusterMetrics: a node's /metrics carries the engine's, the fan-out's
+// and the adapter's metrics on one registry.
+func TestClusterMetrics(t *testing.T) {
+	c := startCluster(t, 2)
+	alice := loginAt(t, c.nodes[0], "alice", chattest.WebSocket)
+	bob := loginAt(t, c.nodes[1], "bob", chattest.WebSocket)
+	if ack := sendTo(t, alice, bob.userID, "counted"); ack["ok"] != true {
+		t.Fatalf("ack %v", ack)
+	}
+	bob.Wait("private message", isContent("counted"))
+	resp, err := http.Get(c.nodes[0].url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		"parley_adapter_published_total", "parley_adapter_subscribed 1", "parley_adapter_redis_reconnects_total",
+		"parley_fanout_deliveries_total", "parley_ws_connections", "parley_ws_slow_consumer_closes_total",
+		"go_goroutines", "process_resident_memory_bytes",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
