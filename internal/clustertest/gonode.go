@@ -49,6 +49,12 @@ type GoNodeOptions struct {
 	// Config configures the adapter; its Registerer and (if nil) Logger
 	// are set by StartGoNode.
 	Config adapter.Config
+	// Adapter builds the node's adapter from its client and Config.
+	// default: adapter.NewClassic (see also Sharded and Streams)
+	Adapter func(redis.UniversalClient, adapter.Config) (*adapter.Node, error)
+	// Recovery turns connection state recovery on (2 minutes, middlewares
+	// skipped, as a Node.js peer with Recovery). default: off
+	Recovery bool
 	// Namespaces are served besides "/".
 	Namespaces []string
 	// ServerOptions, when set, adjusts the server's options.
@@ -67,15 +73,25 @@ func StartGoNode(t testing.TB, name string, rdb redis.UniversalClient, o GoNodeO
 	if cfg.Logger == nil {
 		cfg.Logger = Logger().With("test_node", name)
 	}
-	node, err := adapter.NewClassic(rdb, cfg)
+	build := o.Adapter
+	if build == nil {
+		build = adapter.NewClassic
+	}
+	node, err := build(rdb, cfg)
 	if err != nil {
-		t.Fatalf("clustertest: NewClassic: %v", err)
+		t.Fatalf("clustertest: building the adapter: %v", err)
 	}
 	n.Node = node
 	opts := socket.DefaultServerOptions()
 	opts.SetAdapter(node)
 	opts.SetServeClient(false)
 	opts.SetTransports(types.NewSet(socket.WebSocket))
+	if o.Recovery {
+		csr := &socket.ConnectionStateRecovery{}
+		csr.SetMaxDisconnectionDuration(2 * 60 * 1000)
+		csr.SetSkipMiddlewares(true)
+		opts.SetConnectionStateRecovery(csr)
+	}
 	if o.ServerOptions != nil {
 		o.ServerOptions(opts)
 	}
@@ -88,6 +104,21 @@ func StartGoNode(t testing.TB, name string, rdb redis.UniversalClient, o GoNodeO
 	n.http = httptest.NewServer(mux)
 	t.Cleanup(n.stop)
 	return n
+}
+
+// Sharded builds sharded adapters in mode.
+func Sharded(mode adapter.SubscriptionMode) func(redis.UniversalClient, adapter.Config) (*adapter.Node, error) {
+	return func(rdb redis.UniversalClient, cfg adapter.Config) (*adapter.Node, error) {
+		return adapter.NewSharded(rdb, adapter.ShardedConfig{Config: cfg, SubscriptionMode: mode})
+	}
+}
+
+// Streams builds streams adapters with sc (its Config is the node's).
+func Streams(sc adapter.StreamsConfig) func(redis.UniversalClient, adapter.Config) (*adapter.Node, error) {
+	return func(rdb redis.UniversalClient, cfg adapter.Config) (*adapter.Node, error) {
+		sc.Config = cfg
+		return adapter.NewStreams(rdb, sc)
+	}
 }
 
 func (n *GoNode) stop() {
