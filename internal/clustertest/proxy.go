@@ -41,6 +41,10 @@ func hostPort(s string) string { return strings.TrimPrefix(strings.TrimPrefix(s,
 // URL is the proxy's base URL.
 func (p *Proxy) URL() string { return "http://" + p.ln.Addr().String() }
 
+// Hold cuts every connection and refuses new ones (accepts and closes them)
+// until SwitchTo.
+func (p *Proxy) Hold() { p.SwitchTo("") }
+
 // SwitchTo cuts every connection and sends the next ones to target.
 func (p *Proxy) SwitchTo(target string) {
 	p.mu.Lock()
@@ -63,6 +67,10 @@ func (p *Proxy) accept() {
 		p.mu.Lock()
 		target := p.target
 		p.mu.Unlock()
+		if target == "" {
+			_ = in.Close()
+			continue
+		}
 		out, err := net.Dial("tcp", target)
 		if err != nil {
 			_ = in.Close()
