@@ -60,10 +60,11 @@ type pubsubTarget interface {
 type subscriberHooks struct {
 	// state runs after the subscription came up or went down.
 	state func()
-	// stale runs when Redis says a shard channel is served elsewhere (a
-	// MOVED reply, or an SUNSUBSCRIBE Redis sent on its own after a slot
-	// migration or a failover).
-	stale func()
+	// stale runs when Redis says shard channels are served elsewhere: the
+	// channel of an SUNSUBSCRIBE Redis sent on its own after a slot
+	// migration or a failover (the subscriber forgets it), or nil after a
+	// MOVED reply (some channel of this connection).
+	stale func(channels []string)
 }
 
 // subscriber keeps one Redis Pub/Sub connection subscribed to a changing
@@ -151,11 +152,14 @@ func (s *subscriber) empty() bool {
 	return len(s.channels) == 0 && len(s.patterns) == 0
 }
 
-// wants reports whether channel is still wanted.
-func (s *subscriber) wants(channel string) bool {
+// forget drops a channel Redis unsubscribed on its own; it reports whether
+// the channel was still wanted (an SUNSUBSCRIBE that answers remove's finds
+// it gone already).
+func (s *subscriber) forget(channel string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, ok := s.channels[channel]
+	delete(s.channels, channel)
 	return ok
 }
 
@@ -389,9 +393,9 @@ func (s *subscriber) receive(ps *redis.PubSub) (live bool, err error) {
 		case *redis.Subscription:
 			// An SUNSUBSCRIBE of a channel still wanted is Redis's own:
 			// the channel's slot moved to another master.
-			if m.Kind == "sunsubscribe" && s.wants(m.Channel) {
+			if m.Kind == "sunsubscribe" && s.forget(m.Channel) {
 				s.log.Info("adapter: Redis moved a shard channel away", "channel", m.Channel)
-				s.staleRoute()
+				s.staleRoute([]string{m.Channel})
 			}
 		case *redis.Pong:
 			// Live once everything the session subscribed to is
@@ -418,7 +422,7 @@ func (s *subscriber) replyError(err error) bool {
 		return false
 	}
 	if strings.HasPrefix(err.Error(), "MOVED ") {
-		s.staleRoute()
+		s.staleRoute(nil)
 		return true
 	}
 	// Anything else (an unknown command on a Redis older than 7, a
@@ -426,9 +430,9 @@ func (s *subscriber) replyError(err error) bool {
 	return false
 }
 
-func (s *subscriber) staleRoute() {
+func (s *subscriber) staleRoute(channels []string) {
 	if s.hooks.stale != nil {
-		s.hooks.stale()
+		s.hooks.stale(channels)
 	}
 }
 

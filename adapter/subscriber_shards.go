@@ -37,6 +37,12 @@ type shardLinks struct {
 	mu    sync.Mutex
 	where map[string]string      // channel → master address, "" while unrouted
 	links map[string]*subscriber // by master address
+	// suspect holds, for a channel Redis said moved away, the master it
+	// left: go-redis's view of the slots may still name that master for a
+	// while (the cluster gossips the change), so routing waits for a view
+	// that names another one, for a few rounds.
+	suspect map[string]string
+	tries   map[string]int
 
 	kick   chan struct{}
 	ctx    context.Context
@@ -49,10 +55,12 @@ var _ subscription = (*shardLinks)(nil)
 func newShardLinks(cc *redis.ClusterClient, deliver func(*redis.Message), health time.Duration, state func(), m *metrics, log *slog.Logger) *shardLinks {
 	l := &shardLinks{
 		cc: cc, deliver: deliver, health: health, m: m, log: log, state: state,
-		where: make(map[string]string),
-		links: make(map[string]*subscriber),
-		kick:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
+		where:   make(map[string]string),
+		links:   make(map[string]*subscriber),
+		suspect: make(map[string]string),
+		tries:   make(map[string]int),
+		kick:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	go l.run()
@@ -95,6 +103,10 @@ func (l *shardLinks) remove(channels, _ []string) {
 	}
 }
 
+// staleTries is how many rounds routing waits for go-redis to stop naming
+// the master a channel left (it may be right after all: a false alarm).
+const staleTries = 5
+
 // route subscribes each channel on the master go-redis says owns it,
 // moving it from another link if needed. It reports whether every channel
 // found its master. Called with routeMu held.
@@ -110,30 +122,79 @@ func (l *shardLinks) route(channels []string) bool {
 			continue
 		}
 		addr := node.Options().Addr
-		l.mu.Lock()
-		old, wanted := l.where[ch]
-		link := l.links[addr]
-		if wanted && old != addr {
-			l.where[ch] = addr
-			if link == nil {
-				link = newSubscriber(node, true, l.deliver, l.health, subscriberHooks{state: l.linkChanged, stale: l.reroute}, l.m, l.log.With("redis_master", addr))
-				l.links[addr] = link
-			}
+		link, prev, settled := l.place(ch, addr, node)
+		if !settled {
+			ok = false
 		}
-		l.mu.Unlock()
-		if !wanted || old == addr {
+		if link == nil {
 			continue
 		}
 		link.add([]string{ch}, nil)
-		if old != "" {
-			moves[old] = append(moves[old], ch)
+		if prev != "" && prev != addr {
+			moves[prev] = append(moves[prev], ch)
 		}
 	}
 	for addr, chs := range moves {
-		l.log.Info("adapter: shard channels moved to another master", "from", addr, "channels", len(chs))
+		l.log.Info("adapter: shard channels moved to another master", "from", addr, "to_any_of", len(l.links), "channels", len(chs))
 		l.unlink(addr, chs)
 	}
 	return ok
+}
+
+// place records that ch belongs on addr. It returns the link to subscribe
+// it on (nil when there is nothing to do) and the address it leaves;
+// settled is false while go-redis still names a master ch just left.
+func (l *shardLinks) place(ch, addr string, node *redis.Client) (link *subscriber, prev string, settled bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur, wanted := l.where[ch]
+	if !wanted || cur == addr {
+		return nil, "", true
+	}
+	prev = cur
+	if left, ok := l.suspect[ch]; ok {
+		if left == addr && l.tries[ch] < staleTries {
+			l.tries[ch]++
+			return nil, "", false
+		}
+		delete(l.suspect, ch)
+		delete(l.tries, ch)
+		if prev == "" {
+			prev = left
+		}
+	}
+	l.where[ch] = addr
+	link = l.links[addr]
+	if link == nil {
+		link = newSubscriber(node, true, l.deliver, l.health, subscriberHooks{
+			state: l.linkChanged,
+			stale: func(chs []string) { l.stale(addr, chs) },
+		}, l.m, l.log.With("redis_master", addr))
+		l.links[addr] = link
+	}
+	return link, prev, true
+}
+
+// stale marks channels of the link of addr as unrouted (all of them for
+// nil) and asks for routing.
+func (l *shardLinks) stale(addr string, channels []string) {
+	l.mu.Lock()
+	if channels == nil {
+		for ch, at := range l.where {
+			if at == addr {
+				channels = append(channels, ch)
+			}
+		}
+	}
+	for _, ch := range channels {
+		if l.where[ch] == addr {
+			l.where[ch] = ""
+			l.suspect[ch] = addr
+			l.tries[ch] = 0
+		}
+	}
+	l.mu.Unlock()
+	l.reroute()
 }
 
 // unlink takes channels off the link of addr, closing it once empty.

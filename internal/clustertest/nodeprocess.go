@@ -30,6 +30,7 @@ type nodeProcess struct {
 
 	mu     sync.Mutex
 	stderr bytes.Buffer
+	once   sync.Once
 }
 
 // startNodeProcess runs testdata/script with env added and decodes its
@@ -91,8 +92,14 @@ func (p *nodeProcess) stderrText() string {
 	return p.stderr.String()
 }
 
+// Stop ends the process before the test does (it is stopped at the end of
+// the test otherwise).
+func (p *nodeProcess) Stop() { p.stop() }
+
 // stop closes the process's stdin, on which it exits, and waits for it.
-func (p *nodeProcess) stop() {
+func (p *nodeProcess) stop() { p.once.Do(p.end) }
+
+func (p *nodeProcess) end() {
 	_ = p.stdin.Close()
 	done := make(chan struct{})
 	go func() {
