@@ -135,7 +135,7 @@ func (l *shardLinks) route(channels []string) bool {
 		}
 	}
 	for addr, chs := range moves {
-		l.log.Info("adapter: shard channels moved to another master", "from", addr, "to_any_of", len(l.links), "channels", len(chs))
+		l.log.Info("adapter: shard channels moved to another master", "from", addr, "channels", len(chs))
 		l.unlink(addr, chs)
 	}
 	return ok
