@@ -140,6 +140,14 @@ func (t *sharded) roomDeleted(nsp, room string, private bool) {
 	})
 }
 
+// hasRoute reports whether channel is subscribed for a namespace.
+func (t *sharded) hasRoute(channel string) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	_, ok := t.routes[channel]
+	return ok
+}
+
 // onMessage decodes what a subscription receives, on its goroutine. As in
 // Node, a message names its namespace and must match the channel's.
 func (t *sharded) onMessage(msg *redis.Message) {
