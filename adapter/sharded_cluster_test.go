@@ -182,29 +182,44 @@ func nodeClient(t *testing.T, addr string) *redis.Client {
 	return c
 }
 
-// ownerOf returns the master serving key's slot, asking every master.
+// ownerOf returns the master serving key's slot.
 func ownerOf(t *testing.T, rdb *redis.ClusterClient, key string) (slot int64, owner clusterNode) {
 	t.Helper()
-	ctx := context.Background()
-	slot, err := rdb.ClusterKeySlot(ctx, key).Result()
+	slot, err := rdb.ClusterKeySlot(context.Background(), key).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	slots, err := rdb.ClusterSlots(ctx).Result()
+	id, err := slotMaster(rdb, slot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range slots {
-		if int64(s.Start) <= slot && slot <= int64(s.End) {
-			for _, n := range clusterNodes(t, rdb) {
-				if n.id == s.Nodes[0].ID {
-					return slot, n
+	for _, n := range clusterNodes(t, rdb) {
+		if n.id == id {
+			return slot, n
+		}
+	}
+	t.Fatalf("master %s of slot %d unknown", id, slot)
+	return 0, clusterNode{}
+}
+
+// slotMaster returns the id of the master c says serves slot.
+func slotMaster(c redis.UniversalClient, slot int64) (string, error) {
+	shards, err := c.ClusterShards(context.Background()).Result()
+	if err != nil {
+		return "", err
+	}
+	for _, sh := range shards {
+		for _, r := range sh.Slots {
+			if r.Start <= slot && slot <= r.End {
+				for _, n := range sh.Nodes {
+					if n.Role == "master" {
+						return n.ID, nil
+					}
 				}
 			}
 		}
 	}
-	t.Fatalf("no master serves slot %d", slot)
-	return 0, clusterNode{}
+	return "", fmt.Errorf("no master serves slot %d", slot)
 }
 
 // migrateSlot moves key's slot to another master the way redis-cli
@@ -241,15 +256,12 @@ func migrateSlot(t *testing.T, rdb *redis.ClusterClient, key string) {
 	t.Logf("slot %d of %s moved from %s to %s", slot, key, src.addr, dst.addr)
 	ct.Eventually(t, "every node agrees", func() error {
 		for _, n := range clusterNodes(t, rdb) {
-			c := nodeClient(t, n.addr)
-			slots, err := c.ClusterSlots(ctx).Result()
+			id, err := slotMaster(nodeClient(t, n.addr), slot)
 			if err != nil {
 				return err
 			}
-			for _, r := range slots {
-				if int64(r.Start) <= slot && slot <= int64(r.End) && r.Nodes[0].ID != dst.id {
-					return fmt.Errorf("%s still sees the slot on %s", n.addr, r.Nodes[0].ID)
-				}
+			if id != dst.id {
+				return fmt.Errorf("%s still sees the slot on %s", n.addr, id)
 			}
 		}
 		return nil

@@ -82,6 +82,7 @@ func (r *streamReader) read() error {
 	if err != nil {
 		return err
 	}
+	r.ok() // connected: the XREAD below may block for BlockTime
 	cfg := r.t.cfg
 	res, err := conn.XRead(r.ctx, &redis.XReadArgs{
 		Streams: []string{r.stream, r.position()}, Count: cfg.ReadCount, Block: cfg.BlockTime,
@@ -89,7 +90,6 @@ func (r *streamReader) read() error {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return err
 	}
-	r.ok()
 	for _, s := range res {
 		for _, e := range s.Messages {
 			r.t.onEntry(r.stream, e)
