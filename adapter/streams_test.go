@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"github.com/parley-chat/parley/adapter"
 	"github.com/parley-chat/parley/emitter"
@@ -83,5 +84,54 @@ func TestStreamsRedisRestart(t *testing.T) {
 	ct.WaitReady(t, n)
 	if errs := counter(t, n.Registry, "parley_adapter_stream_read_errors_total"); errs == 0 {
 		t.Errorf("no read error counted across the restart")
+	}
+}
+
+// TestStreamsRedisCluster runs two streams nodes on a Redis Cluster: each
+// reads the stream on the master of its slot with its own connection, and
+// requests go over Pub/Sub; broadcasts, fetchSockets, server-side acks and
+// a recovery across the nodes work.
+func TestStreamsRedisCluster(t *testing.T) {
+	rc := redistest.StartCluster(t, redistest.ClusterConfig{Masters: 3})
+	var nodes []*ct.GoNode
+	for _, name := range []string{"A", "B"} {
+		nodes = append(nodes, ct.StartGoNode(t, name, rc.Client(t), ct.GoNodeOptions{Adapter: ct.Streams(adapter.StreamsConfig{}), Recovery: true}))
+	}
+	ct.WaitReady(t, nodes...)
+	a, b := nodes[0], nodes[1]
+	ct.Eventually(t, "two nodes", func() error {
+		if n := a.ServerCount(t, "/"); n != 2 {
+			return fmt.Errorf("server count %d", n)
+		}
+		return nil
+	})
+	cb := ct.Dial(t, b.URL(), "/", "B-x1", "r1")
+	ct.Dial(t, a.URL(), "/", "A-x1", "r1")
+	a.Emit(t, "/", ct.Target{Rooms: []string{"r1"}}, "ev", "hello")
+	args := cb.Wait(t, "ev", ct.WithArg("hello"))
+	if len(args) != 2 {
+		t.Errorf("event %v lacks its offset", args)
+	}
+	sockets, err := b.FetchSockets(t, "/", ct.Target{Rooms: []string{"r1"}})
+	if err != nil || len(sockets) != 2 {
+		t.Fatalf("fetchSockets: %d sockets, %v", len(sockets), err)
+	}
+	responses, err := a.ServerSideEmitWithAck(t, "/", "sse", "q")
+	if err != nil || len(responses) != 1 {
+		t.Fatalf("serverSideEmitWithAck: %v, %v", responses, err)
+	}
+
+	// A session persisted by A is restored by B with what it missed.
+	offset := fmt.Sprint(args[1])
+	a.Adapter("/").PersistSession(&socket.SessionToPersist{Sid: "gone", Pid: "pid-1", Rooms: roomSet("gone", "r1")})
+	a.Emit(t, "/", ct.Target{Rooms: []string{"r1"}}, "ev", "missed")
+	cb.Wait(t, "ev", ct.WithArg("missed"))
+	var s *socket.Session
+	ct.Eventually(t, "restore on B", func() error {
+		s, err = b.Adapter("/").RestoreSession("pid-1", offset)
+		return err
+	})
+	if len(s.MissedPackets) != 1 || fmt.Sprint(s.MissedPackets[0].([]any)[1]) != "missed" {
+		t.Fatalf("missed packets %v", s.MissedPackets)
 	}
 }
