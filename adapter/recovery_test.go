@@ -426,3 +426,35 @@ func waitStreamLen(t *testing.T, rdb *redis.Client, n int64) {
 		return nil
 	})
 }
+
+// TestRecoveryAfterGracefulShutdown: a Parley node that shuts down stores
+// the sessions of its sockets (closed with "server shutting down") before
+// it leaves, so their clients recover on another node.
+func TestRecoveryAfterGracefulShutdown(t *testing.T) {
+	rc := startRecoveryCluster(t)
+	sid := rc.clients.Connect(t, "c", rc.proxy.URL()+"/", map[string]any{"name": "c", "rooms": []any{"room-r"}})
+	rc.waitMember(t, rc.p, "room-r", sid)
+	rc.n.Emit(t, "/", ct.Target{}, "ev", "warmup")
+	rc.waitEvent(t, "c", "warmup")
+	rc.p.Stop() // the socket is still connected: its session is stored on the way out
+	rc.proxy.Hold()
+	if n, err := rc.raw.Exists(context.Background(), "sio:session:"+rc.pid(t)).Result(); err != nil || n != 1 {
+		t.Fatalf("no session stored by the node that shut down: %v, %v", n, err)
+	}
+	rc.n.Emit(t, "/", ct.Target{Rooms: []string{"room-r"}}, "ev", "while-down")
+	rc.proxy.SwitchTo(rc.q.URL())
+	rc.waitEvent(t, "c", "while-down")
+	if st := rc.clients.State(t, "c"); st.ID != sid || !st.Recovered {
+		t.Fatalf("state %+v, want %s recovered", st, sid)
+	}
+}
+
+// pid returns the private id of the only stored session.
+func (rc *recoveryCluster) pid(t *testing.T) string {
+	t.Helper()
+	keys, err := rc.raw.Keys(context.Background(), "sio:session:*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("stored sessions: %v, %v", keys, err)
+	}
+	return strings.TrimPrefix(keys[0], "sio:session:")
+}

@@ -38,8 +38,9 @@ type GoNode struct {
 	Registry *prometheus.Registry
 	http     *httptest.Server
 
-	mu  sync.Mutex
-	sse map[string][][]any
+	mu   sync.Mutex
+	sse  map[string][][]any
+	once sync.Once
 }
 
 var _ Member = (*GoNode)(nil)
@@ -102,7 +103,7 @@ func StartGoNode(t testing.TB, name string, rdb redis.UniversalClient, o GoNodeO
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", n.IO.ServeHandler(nil))
 	n.http = httptest.NewServer(mux)
-	t.Cleanup(n.stop)
+	t.Cleanup(n.Stop)
 	return n
 }
 
@@ -120,6 +121,12 @@ func Streams(sc adapter.StreamsConfig) func(redis.UniversalClient, adapter.Confi
 		return adapter.NewStreams(rdb, sc)
 	}
 }
+
+// Stop shuts the node down gracefully before the test ends (it is stopped
+// at the end of the test otherwise): the socket.io server closes its
+// sockets ("server shutting down"), then the adapter's Node closes, sending
+// what waits to be published.
+func (n *GoNode) Stop() { n.once.Do(n.stop) }
 
 func (n *GoNode) stop() {
 	n.IO.Close(nil)
