@@ -16,13 +16,21 @@ import (
 
 // apply carries out a message from another node, on the namespace's inbox.
 func (a *NamespaceAdapter) apply(m *wire.Message) {
+	if m.Offset != "" && a.recovery {
+		defer a.noteOffset(m.Offset)
+	}
 	switch m.Kind {
 	case wire.Broadcast:
 		if m.RequestID != "" {
 			a.applyAckBroadcast(m)
 			return
 		}
-		a.deliver(&parser.Packet{Type: parser.EVENT, Data: m.Data}, socketOptions(m.Opts))
+		p := &parser.Packet{Type: parser.EVENT, Data: m.Data}
+		opts := socketOptions(m.Opts)
+		if a.recovery && m.Offset != "" && recoverable(p, opts) {
+			p.Data = withOffset(m.Data, m.Offset)
+		}
+		a.deliver(p, opts)
 	case wire.SocketsJoin, wire.SocketsLeave, wire.DisconnectSockets:
 		if m.SID != "" {
 			a.applyLegacy(m)

@@ -3,6 +3,7 @@ package adapter
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,15 +24,37 @@ var benchData = []any{"private message", map[string]any{
 
 // benchServer starts a Parley node with a socket.io server on a real Redis.
 func benchServer(b *testing.B, cfg Config) (*Node, *socket.Server, *NamespaceAdapter) {
+	return benchNode(b, cfg, "classic", false)
+}
+
+// benchNode is benchServer for any protocol, with connection state
+// recovery on or off.
+func benchNode(b *testing.B, cfg Config, protocol string, recovery bool) (*Node, *socket.Server, *NamespaceAdapter) {
 	b.Helper()
 	r := redistest.Start(b)
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	node, err := NewClassic(r.Client(b), cfg)
+	var (
+		node *Node
+		err  error
+	)
+	switch protocol {
+	case "sharded":
+		node, err = NewSharded(r.Client(b), ShardedConfig{Config: cfg})
+	case "streams":
+		node, err = NewStreams(r.Client(b), StreamsConfig{Config: cfg, MaxLen: 1000})
+	default:
+		node, err = NewClassic(r.Client(b), cfg)
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
 	opts := socket.DefaultServerOptions()
 	opts.SetAdapter(node)
+	if recovery {
+		csr := &socket.ConnectionStateRecovery{}
+		csr.SetMaxDisconnectionDuration(60000)
+		opts.SetConnectionStateRecovery(csr)
+	}
 	io := socket.NewServer(nil, opts)
 	deadline := time.Now().Add(10 * time.Second)
 	for node.Ready() != nil {
@@ -51,8 +74,24 @@ func benchServer(b *testing.B, cfg Config) (*Node, *socket.Server, *NamespaceAda
 // with no local member: encode once, queue, and the publisher's pipelined
 // PUBLISHes. The timing includes flushing everything to Redis, so ns/op is
 // the sustained rate, not just the caller's cost.
+//
+// classic PUBLISHes msgpack, sharded SPUBLISHes JSON, streams XADDs JSON
+// entries; with recovery the streams caller waits for each entry's id (the
+// offset its local clients get), as Node's adapter does.
 func BenchmarkBroadcastPublish(b *testing.B) {
-	node, _, a := benchServer(b, Config{PublishQueue: 1 << 22})
+	for _, tc := range []struct {
+		protocol string
+		recovery bool
+	}{{"classic", false}, {"sharded", false}, {"streams", false}, {"streams-recovery", true}} {
+		b.Run(tc.protocol, func(b *testing.B) {
+			protocol := strings.TrimSuffix(tc.protocol, "-recovery")
+			benchPublish(b, protocol, tc.recovery)
+		})
+	}
+}
+
+func benchPublish(b *testing.B, protocol string, recovery bool) {
+	node, _, a := benchNode(b, Config{PublishQueue: 1 << 22}, protocol, recovery)
 	opts := &socket.BroadcastOptions{
 		Rooms:  types.NewSet[socket.Room]("room1"),
 		Except: types.NewSet[socket.Room](),
@@ -61,7 +100,7 @@ func BenchmarkBroadcastPublish(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		a.Broadcast(&parser.Packet{Type: parser.EVENT, Data: benchData}, opts)
+		a.Broadcast(&parser.Packet{Type: parser.EVENT, Data: slices.Clone(benchData)}, opts)
 	}
 	if err := node.core.tr.close(context.Background()); err != nil {
 		b.Fatal(err)
@@ -103,5 +142,63 @@ func BenchmarkReceive(b *testing.B) {
 			}
 			a.inbox.wait()
 		})
+	}
+}
+
+// BenchmarkReceiveCluster is BenchmarkReceive for the ClusterAdapter
+// protocols: a sharded message (JSON) from a shard channel, and a stream
+// entry as XREAD returns it (fields, JSON data).
+func BenchmarkReceiveCluster(b *testing.B) {
+	m := &wire.Message{Kind: wire.Broadcast, UID: "other-node", Nsp: "/", Data: benchData, Opts: wire.Options{Rooms: []string{"room1"}}}
+	b.Run("sharded", func(b *testing.B) {
+		node, _, a := benchNode(b, Config{}, "sharded", false)
+		a.AddAll("not-connected", types.NewSet[socket.Room]("room1"))
+		t := node.core.tr.(*sharded)
+		payload, err := wire.EncodeShardedMessage(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msg := &redis.Message{Channel: "socket.io#/#room1#", Payload: string(payload)}
+		waitFor(b, func() bool { return t.hasRoute(msg.Channel) })
+		b.ReportAllocs()
+		b.SetBytes(int64(len(payload)))
+		b.ResetTimer()
+		for range b.N {
+			t.onMessage(msg)
+		}
+		a.inbox.wait()
+	})
+	b.Run("streams", func(b *testing.B) {
+		node, _, a := benchNode(b, Config{}, "streams", false)
+		a.AddAll("not-connected", types.NewSet[socket.Room]("room1"))
+		t := node.core.tr.(*streams)
+		fields, err := wire.StreamFields(m, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		values := map[string]any{}
+		size := 0
+		for i := 0; i < len(fields); i += 2 {
+			values[fields[i].(string)] = fields[i+1]
+			size += len(fields[i+1].(string))
+		}
+		entry := redis.XMessage{ID: "1-1", Values: values}
+		b.ReportAllocs()
+		b.SetBytes(int64(size))
+		b.ResetTimer()
+		for range b.N {
+			t.onEntry("socket.io", entry)
+		}
+		a.inbox.wait()
+	})
+}
+
+func waitFor(b *testing.B, ok func() bool) {
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			b.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -3,10 +3,8 @@ package adapter
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/redis/go-redis/v9"
@@ -59,9 +57,11 @@ func newClassic(c *core, rdb redis.UniversalClient, cfg Config) *classic {
 		specific: cfg.PublishOnSpecificResponseChannel,
 		routes:   make(map[string]route),
 	}
-	t.sub = newSubscriber(rdb, t.onMessage, cfg.HealthCheckInterval, c.m, c.log)
+	t.sub = newSubscriber(rdb, false, t.onMessage, cfg.HealthCheckInterval, subscriberHooks{state: t.stateChanged}, c.m, c.log)
 	return t
 }
+
+func (t *classic) stateChanged() { t.c.m.setSubscribed(t.sub.up()) }
 
 // pattern is the namespace's broadcast pattern, with the glob characters of
 // the prefix and name escaped so it matches this namespace's channels only.
@@ -192,7 +192,7 @@ func (t *classic) publish(m *wire.Message, wait bool) (string, error) {
 		payload, err = wire.EncodeClassicRequest(m)
 	}
 	if err != nil {
-		return "", t.encodeFailed(m.Kind.String(), err)
+		return "", encodeFailed(t.c, t.pub, m.Kind.String(), err)
 	}
 	pub := &publication{op: opPublish, key: channel, payload: payload, kind: m.Kind.String()}
 	if wait {
@@ -207,7 +207,7 @@ func (t *classic) publish(m *wire.Message, wait bool) (string, error) {
 func (t *classic) respond(requester, nsp string, r *wire.Response) {
 	payload, err := wire.EncodeClassicResponse(r)
 	if err != nil {
-		_ = t.encodeFailed("response", err)
+		_ = encodeFailed(t.c, t.pub, "response", err)
 		return
 	}
 	channel := t.names.ResponseChannel(nsp)
@@ -217,29 +217,12 @@ func (t *classic) respond(requester, nsp string, r *wire.Response) {
 	_, _ = t.pub.send(&publication{op: opPublish, key: channel, payload: payload, kind: "response"})
 }
 
-func (t *classic) encodeFailed(kind string, err error) error {
-	t.c.m.publishErrors.Inc()
-	t.pub.errs.log("adapter: a message could not be encoded and was not published", "kind", kind, "err", err)
-	return fmt.Errorf("adapter: encoding %s: %w", kind, err)
-}
-
 // serverCount is PUBSUB NUMSUB of the namespace's request channel, summed
 // over the nodes of a Redis Cluster: the masters, where subscriptions made
 // by channel land (see subscriber.waitForChannels), and the replicas go-redis
 // knows of, where a ReadOnly client's land.
 func (t *classic) serverCount(ctx context.Context, nsp string) (int64, error) {
-	channel := t.names.RequestChannel(nsp)
-	if cc, ok := t.rdb.(*redis.ClusterClient); ok {
-		var total atomic.Int64
-		err := cc.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
-			n, err := node.PubSubNumSub(ctx, channel).Result()
-			total.Add(n[channel])
-			return err
-		})
-		return total.Load(), err
-	}
-	n, err := t.rdb.PubSubNumSub(ctx, channel).Result()
-	return n[channel], err
+	return countSubscribers(ctx, t.rdb, t.names.RequestChannel(nsp), false)
 }
 
 func (t *classic) ready() error { return t.sub.ready() }

@@ -38,17 +38,41 @@ type transport interface {
 	close(ctx context.Context) error
 }
 
+// sessionStore is a transport that persists disconnected sessions in Redis
+// and restores them on any node (streams).
+type sessionStore interface {
+	// persist stores s for window, without waiting.
+	persist(s wire.Session, window time.Duration)
+	// restore takes the session of pid and the packets of namespace nsp
+	// sent to it after offset; result labels the outcome for the metrics.
+	restore(ctx context.Context, nsp, pid, offset string) (s wire.Session, missed []any, result string, err error)
+	// position is the stream id of the last entry read for nsp's stream,
+	// "" before the first.
+	position(nsp string) string
+}
+
+// roomSubscriber is a transport that subscribes per room (sharded, dynamic
+// modes). Both calls come from the socket join and leave paths, so they must
+// not wait on Redis.
+type roomSubscriber interface {
+	roomCreated(nsp, room string, private bool)
+	roomDeleted(nsp, room string, private bool)
+}
+
 // core is the protocol-independent part of a Node: the namespaces'
 // registry, request bookkeeping, and the dispatch of received messages.
 type core struct {
-	uid  string
-	cfg  Config
-	log  *slog.Logger
-	errs *throttledLog // for errors that repeat while Redis is away
-	bad  *throttledLog // for malformed messages
-	m    *metrics
-	tr   transport
-	reqs *requests
+	uid string
+	// clusterProtocol is set for the ClusterAdapter protocol (sharded,
+	// streams), which has no allRooms request.
+	clusterProtocol bool
+	cfg             Config
+	log             *slog.Logger
+	errs            *throttledLog // for errors that repeat while Redis is away
+	bad             *throttledLog // for malformed messages
+	m               *metrics
+	tr              transport
+	reqs            *requests
 	// responses runs response handling (user callbacks) off the subscriber.
 	responses *inbox
 	// inboxes counts the running inbox goroutines (see inbox.running).
@@ -59,15 +83,16 @@ type core struct {
 	closed atomic.Bool
 }
 
-func newCore(cfg Config) *core {
+func newCore(cfg Config, clusterProtocol bool) *core {
 	m := newMetrics(cfg.Registerer, cfg.Logger)
 	c := &core{
-		uid:  randomID(),
-		cfg:  cfg,
-		log:  cfg.Logger,
-		m:    m,
-		reqs: newRequests(m),
-		nsps: make(map[string]*NamespaceAdapter),
+		uid:             randomID(),
+		clusterProtocol: clusterProtocol,
+		cfg:             cfg,
+		log:             cfg.Logger,
+		m:               m,
+		reqs:            newRequests(m),
+		nsps:            make(map[string]*NamespaceAdapter),
 	}
 	c.responses = newInbox(cfg.Logger, &c.inboxes)
 	c.log = c.log.With("node", c.uid)
@@ -133,13 +158,16 @@ func (c *core) hasRoom(nsp, room string) bool {
 
 // receive queues a message from the cluster for its namespace. A node's own
 // messages come back from Redis and are dropped here: the node applied them
-// when it sent them.
+// when it sent them (only their stream position is noted, in order).
 func (c *core) receive(nsp string, m *wire.Message) {
-	if m.UID == c.uid {
-		return
-	}
 	a := c.namespace(nsp)
 	if a == nil {
+		return
+	}
+	if m.UID == c.uid {
+		if off := m.Offset; off != "" && a.recovery {
+			a.inbox.add(func() { a.noteOffset(off) })
+		}
 		return
 	}
 	c.m.received.WithLabelValues(m.Kind.String()).Inc()
@@ -164,6 +192,15 @@ func (c *core) publish(m *wire.Message) {
 		return
 	}
 	_, _ = c.tr.publish(m, false)
+}
+
+// publishWait sends m and waits until Redis took it, returning its stream
+// offset (streams) or "".
+func (c *core) publishWait(m *wire.Message) (string, error) {
+	if c.closed.Load() {
+		return "", ErrClosed
+	}
+	return c.tr.publish(m, true)
 }
 
 // respond answers a request of another node without waiting.

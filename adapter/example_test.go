@@ -72,3 +72,61 @@ func Example() {
 	// server-side event: 42
 	// ready after close: false
 }
+
+// ExampleNewSharded joins a cluster of sharded adapters (Redis 7 sharded
+// Pub/Sub): pass a *redis.ClusterClient for a Redis Cluster; each namespace
+// and, in dynamic mode, each room with local members gets a shard channel.
+func ExampleNewSharded() {
+	rdb := redis.NewClient(&redis.Options{Addr: exampleRedis}) // or redis.NewClusterClient
+	defer rdb.Close()
+	node, err := adapter.NewSharded(rdb, adapter.ShardedConfig{
+		Config:           adapter.Config{Prefix: "example-sharded", Logger: slog.New(slog.DiscardHandler)},
+		SubscriptionMode: adapter.ModeDynamic, // as every other node of the cluster
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	opts := socket.DefaultServerOptions()
+	opts.SetAdapter(node)
+	io := socket.NewServer(nil, opts)
+	for node.Ready() != nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Println("servers:", io.Of("/", nil).Adapter().ServerCount())
+	io.Close(nil)
+	_ = node.Close(context.Background())
+	// Output:
+	// servers: 1
+}
+
+// ExampleNewStreams joins a cluster of streams adapters with connection
+// state recovery: a client that reconnects within two minutes, to any node
+// of the cluster (Parley or Node.js), gets its socket id, rooms and missed
+// packets back.
+func ExampleNewStreams() {
+	rdb := redis.NewClient(&redis.Options{Addr: exampleRedis})
+	defer rdb.Close()
+	node, err := adapter.NewStreams(rdb, adapter.StreamsConfig{
+		Config:     adapter.Config{Prefix: "example-streams", Logger: slog.New(slog.DiscardHandler)},
+		StreamName: "example-stream", // default "socket.io"
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	opts := socket.DefaultServerOptions()
+	opts.SetAdapter(node)
+	// With an adapter set, give both recovery settings explicitly.
+	csr := &socket.ConnectionStateRecovery{}
+	csr.SetMaxDisconnectionDuration((2 * time.Minute).Milliseconds())
+	csr.SetSkipMiddlewares(true)
+	opts.SetConnectionStateRecovery(csr)
+	io := socket.NewServer(nil, opts)
+	for node.Ready() != nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Println("servers:", io.Of("/", nil).Adapter().ServerCount())
+	io.Close(nil)
+	_ = node.Close(context.Background())
+	// Output:
+	// servers: 1
+}

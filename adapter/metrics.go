@@ -18,6 +18,32 @@ type metrics struct {
 	subscribed     prometheus.Gauge
 	requests       prometheus.Gauge
 	timeouts       prometheus.Counter
+	readErrors     prometheus.Counter
+	restores       *prometheus.CounterVec // by result
+}
+
+// Results of a session restore, the label of parley_adapter_session_restores_total.
+const (
+	restoreRecovered = "recovered"
+	// restoreNotFound: no session under the pid (expired, never persisted,
+	// already restored).
+	restoreNotFound = "not_found"
+	// restoreOffsetGone: the offset is not (or no longer) in the stream.
+	restoreOffsetGone = "offset_gone"
+	// restoreInvalid: the client's offset is not a stream id.
+	restoreInvalid = "invalid_offset"
+	// restoreTooFar: more missed entries than the restore reads.
+	restoreTooFar = "too_far_behind"
+	// restoreError: Redis failed or the session could not be read.
+	restoreError = "error"
+)
+
+func (m *metrics) setSubscribed(up bool) {
+	if up {
+		m.subscribed.Set(1)
+		return
+	}
+	m.subscribed.Set(0)
 }
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
@@ -49,6 +75,13 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "parley_adapter_request_timeouts_total", Help: "Cluster requests that timed out.",
 		}),
+		readErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_adapter_stream_read_errors_total", Help: "Failed XREADs of the stream readers (each retried from the last entry read).",
+		}),
+		restores: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_adapter_session_restores_total",
+			Help: "Connection state recoveries attempted, by result: recovered, not_found, offset_gone, invalid_offset, too_far_behind, error.",
+		}, []string{"result"}),
 	}
 	if reg != nil {
 		m.published = register(reg, log, m.published)
@@ -60,7 +93,10 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		m.subscribed = register(reg, log, m.subscribed)
 		m.requests = register(reg, log, m.requests)
 		m.timeouts = register(reg, log, m.timeouts)
+		m.readErrors = register(reg, log, m.readErrors)
+		m.restores = register(reg, log, m.restores)
 	}
+	m.subscribed.Set(0)
 	return m
 }
 

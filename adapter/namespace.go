@@ -25,6 +25,13 @@ type NamespaceAdapter struct {
 	inbox *inbox
 	// servers is the last server count Redis gave, used while it cannot.
 	servers atomic.Int64
+	// recovery is set when the server recovers connection states and the
+	// transport keeps sessions (streams); window is then how long.
+	recovery bool
+	window   time.Duration
+	// offset is the stream id of the last entry applied in this namespace
+	// (see recovery.go).
+	offset atomic.Pointer[string]
 }
 
 var _ socket.Adapter = (*NamespaceAdapter)(nil)
@@ -45,7 +52,36 @@ func (c *core) newNamespace(nsp socket.Namespace) socket.Adapter {
 func (a *NamespaceAdapter) Construct(nsp socket.Namespace) {
 	a.Adapter.Construct(nsp)
 	a.name = nsp.Name()
+	if csr := nsp.Server().Opts().ConnectionStateRecovery(); csr != nil {
+		if _, ok := a.core.tr.(sessionStore); ok {
+			a.recovery = true
+			a.window = time.Duration(csr.MaxDisconnectionDuration()) * time.Millisecond
+		}
+	}
+	if rs, ok := a.core.tr.(roomSubscriber); ok {
+		a.watchRooms(rs)
+	}
 	a.core.register(a)
+}
+
+// watchRooms tells the transport about rooms as they appear and disappear
+// locally. A room is private when it is a local socket's own id (the socket
+// is still known when its room is created and deleted).
+func (a *NamespaceAdapter) watchRooms(rs roomSubscriber) {
+	private := func(room socket.Room) bool {
+		_, ok := a.Sids().Load(socket.SocketId(room))
+		return ok
+	}
+	_ = a.On("create-room", func(args ...any) {
+		if room, ok := first(args).(socket.Room); ok {
+			rs.roomCreated(a.name, string(room), private(room))
+		}
+	})
+	_ = a.On("delete-room", func(args ...any) {
+		if room, ok := first(args).(socket.Room); ok {
+			rs.roomDeleted(a.name, string(room), private(room))
+		}
+	})
 }
 
 // Close unsubscribes from the namespace's channels (the library calls it
@@ -84,9 +120,26 @@ func (a *NamespaceAdapter) countServers() (int64, error) {
 }
 
 // Broadcast publishes the packet to the other nodes (unless it is local)
-// and delivers it to the local sockets.
+// and delivers it to the local sockets. With connection state recovery, a
+// packet clients may have to recover carries its stream offset as its last
+// argument, as Node's adapter appends it: the publish then waits for Redis
+// to give the offset.
 func (a *NamespaceAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
-	if data, ok := p.Data.([]any); ok && !isLocal(opts) && !a.toLocalSocket(opts) {
+	data, ok := p.Data.([]any)
+	switch {
+	case !ok || isLocal(opts):
+	case a.toLocalSocket(opts):
+		if a.recovery && recoverable(p, opts) {
+			p.Data = withOffset(data, a.lastOffset())
+		}
+	case a.recovery && recoverable(p, opts):
+		m := a.message(wire.Broadcast, opts)
+		m.Data = data
+		// On failure the packet goes out without an offset, as in Node.
+		if off, err := a.core.publishWait(m); err == nil {
+			p.Data = withOffset(data, off)
+		}
+	default:
 		m := a.message(wire.Broadcast, opts)
 		m.Data = data
 		a.core.publish(m)
@@ -153,7 +206,8 @@ func (a *NamespaceAdapter) forgetAck(id uint64) {
 // of a socket of this node. Only this node can have that socket, so there is
 // nothing to publish: this spares Redis the private emits the library routes
 // through Broadcast when connection state recovery is on. (Node publishes
-// them, and its other nodes drop them unread.)
+// them, and its other nodes drop them unread; see recovery.go for what the
+// short cut means for recovery.)
 func (a *NamespaceAdapter) toLocalSocket(opts *socket.BroadcastOptions) bool {
 	if opts == nil || opts.Rooms == nil || opts.Rooms.Len() != 1 || (opts.Except != nil && opts.Except.Len() > 0) {
 		return false
@@ -315,8 +369,13 @@ func (a *NamespaceAdapter) serverSideEmitWithAck(packet []any, ack socket.Ack) {
 }
 
 // AllRooms returns the rooms of every node of the namespace, socket ids
-// included (as Node's adapter does).
+// included (as Node's adapter does). The ClusterAdapter protocol has no such
+// request: there the rooms of the sockets fetchSockets returns make the
+// same set.
 func (a *NamespaceAdapter) AllRooms(ctx context.Context) ([]socket.Room, error) {
+	if a.core.clusterProtocol {
+		return a.allRoomsByFetch(ctx)
+	}
 	rooms := types.NewSet(a.Rooms().Keys()...)
 	servers, err := a.countServers()
 	if err != nil {
@@ -349,8 +408,27 @@ func (a *NamespaceAdapter) AllRooms(ctx context.Context) ([]socket.Room, error) 
 	}
 }
 
-// PersistSession and RestoreSession keep the library's in-memory behaviour
-// (no recovery across nodes) in the classic protocol.
+func (a *NamespaceAdapter) allRoomsByFetch(ctx context.Context) ([]socket.Room, error) {
+	type result struct {
+		sockets []socket.SocketDetails
+		err     error
+	}
+	done := make(chan result, 1)
+	all := &socket.BroadcastOptions{Rooms: types.NewSet[socket.Room](), Except: types.NewSet[socket.Room](), Flags: &socket.BroadcastFlags{}}
+	a.FetchSockets(all)(func(s []socket.SocketDetails, err error) { done <- result{s, err} })
+	rooms := types.NewSet(a.Rooms().Keys()...)
+	select {
+	case r := <-done:
+		for _, s := range r.sockets {
+			if rs := s.Rooms(); rs != nil {
+				rooms.Add(rs.Keys()...)
+			}
+		}
+		return rooms.Keys(), r.err
+	case <-ctx.Done():
+		return rooms.Keys(), ctx.Err()
+	}
+}
 
 func isLocal(opts *socket.BroadcastOptions) bool {
 	return opts != nil && opts.Flags != nil && opts.Flags.Local

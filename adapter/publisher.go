@@ -27,16 +27,18 @@ const (
 	opPublish pubOp = iota
 	opSPublish
 	opXAdd
+	opSet
 )
 
 // publication is one command to send.
 type publication struct {
 	op      pubOp
-	key     string // channel or stream
-	payload []byte // PUBLISH / SPUBLISH message
-	fields  []any  // XADD field/value pairs
-	maxLen  int64  // XADD MAXLEN ~
-	kind    string // metric label
+	key     string        // channel or stream
+	payload []byte        // PUBLISH / SPUBLISH message, SET value
+	fields  []any         // XADD field/value pairs
+	maxLen  int64         // XADD MAXLEN ~
+	ttl     time.Duration // SET PX
+	kind    string        // metric label
 	// result, when set, receives the outcome (and the XADD entry id).
 	result chan pubResult
 }
@@ -179,6 +181,10 @@ func (pub *publication) add(ctx context.Context, pipe redis.Pipeliner) redis.Cmd
 		return pipe.SPublish(ctx, pub.key, pub.payload)
 	case opXAdd:
 		return pipe.XAdd(ctx, &redis.XAddArgs{Stream: pub.key, MaxLen: pub.maxLen, Approx: true, Values: pub.fields})
+	case opSet:
+		// PX always, as Node writes it (go-redis's Set would write EX for
+		// whole seconds).
+		return pipe.Do(ctx, "set", pub.key, pub.payload, "px", pub.ttl.Milliseconds())
 	default:
 		return pipe.Publish(ctx, pub.key, pub.payload)
 	}

@@ -34,9 +34,43 @@ const (
 
 var errNotSubscribed = errors.New("adapter: not subscribed to Redis yet")
 
-// subscriber keeps the process's one Redis Pub/Sub connection subscribed to
-// a changing set of channels and patterns, shared by every namespace of the
-// Node (the Node adapter opens a connection per namespace instead).
+// subscription is what a transport subscribes through: one supervised
+// connection (subscriber), or one per Redis Cluster master for shard
+// channels (shardLinks).
+type subscription interface {
+	// add subscribes to channels and patterns, remove unsubscribes; both
+	// return once the commands are written (or queued for the next
+	// connection), without waiting for Redis's confirmation.
+	add(channels, patterns []string)
+	remove(channels, patterns []string)
+	// ready returns nil while every subscription is confirmed.
+	ready() error
+	// up reports whether the connections are live (the subscribed gauge).
+	up() bool
+	close()
+}
+
+// pubsubTarget is the client a subscriber opens its connections on: the
+// Node's client, or one master of a Redis Cluster.
+type pubsubTarget interface {
+	Subscribe(ctx context.Context, channels ...string) *redis.PubSub
+}
+
+// subscriberHooks let the owner of a subscriber follow it.
+type subscriberHooks struct {
+	// state runs after the subscription came up or went down.
+	state func()
+	// stale runs when Redis says shard channels are served elsewhere: the
+	// channel of an SUNSUBSCRIBE Redis sent on its own after a slot
+	// migration or a failover (the subscriber forgets it), or nil after a
+	// MOVED reply (some channel of this connection).
+	stale func(channels []string)
+}
+
+// subscriber keeps one Redis Pub/Sub connection subscribed to a changing
+// set of channels and patterns (or, in shard mode, shard channels), shared
+// by every namespace of the Node (the Node adapter opens a connection per
+// namespace instead).
 //
 // A session is one connection: it subscribes to everything wanted, then
 // reads until the connection fails or the health check finds it silent. The
@@ -49,11 +83,13 @@ var errNotSubscribed = errors.New("adapter: not subscribed to Redis yet")
 // after it, and Redis answers in order, so the subscription set is confirmed
 // once the PONG of the latest change has come back.
 type subscriber struct {
-	rdb     redis.UniversalClient
+	target  pubsubTarget
+	shard   bool // SSUBSCRIBE instead of SUBSCRIBE (no patterns then)
 	log     *slog.Logger
 	m       *metrics
 	deliver func(*redis.Message)
 	health  time.Duration
+	hooks   subscriberHooks
 	retries *throttledLog
 
 	// cmdMu orders the (un)subscribe commands of add and remove, so Redis
@@ -81,13 +117,15 @@ type subscriber struct {
 	done   chan struct{}
 }
 
-func newSubscriber(rdb redis.UniversalClient, deliver func(*redis.Message), health time.Duration, m *metrics, log *slog.Logger) *subscriber {
+func newSubscriber(target pubsubTarget, shard bool, deliver func(*redis.Message), health time.Duration, hooks subscriberHooks, m *metrics, log *slog.Logger) *subscriber {
 	s := &subscriber{
-		rdb:      rdb,
+		target:   target,
+		shard:    shard,
 		log:      log,
 		m:        m,
 		deliver:  deliver,
 		health:   health,
+		hooks:    hooks,
 		retries:  newThrottledLog(log, 10*time.Second),
 		channels: make(map[string]struct{}),
 		patterns: make(map[string]struct{}),
@@ -96,9 +134,39 @@ func newSubscriber(rdb redis.UniversalClient, deliver func(*redis.Message), heal
 		done:     make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	m.subscribed.Set(0)
 	go s.run()
 	return s
+}
+
+// up reports whether the connection's subscriptions were confirmed.
+func (s *subscriber) up() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.live
+}
+
+// empty reports whether nothing is wanted any more.
+func (s *subscriber) empty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.channels) == 0 && len(s.patterns) == 0
+}
+
+// forget drops a channel Redis unsubscribed on its own; it reports whether
+// the channel was still wanted (an SUNSUBSCRIBE that answers remove's finds
+// it gone already).
+func (s *subscriber) forget(channel string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.channels[channel]
+	delete(s.channels, channel)
+	return ok
+}
+
+func (s *subscriber) changed() {
+	if s.hooks.state != nil {
+		s.hooks.state()
+	}
 }
 
 // ready returns nil while every wanted subscription is confirmed by Redis.
@@ -169,9 +237,19 @@ func (s *subscriber) remove(channels, patterns []string) {
 func (s *subscriber) subscribeOn(ps *redis.PubSub, channels, patterns []string, payload string) error {
 	ctx, cancel := context.WithTimeout(s.ctx, commandTimeout)
 	defer cancel()
-	// Channels first: on a Cluster client the first command's channel picks
-	// the node, and a channel maps to a master, a pattern to any node.
-	if len(channels) > 0 {
+	switch {
+	case s.shard:
+		// One command per channel: a Redis Cluster refuses an SSUBSCRIBE
+		// whose channels are in different slots.
+		for _, ch := range channels {
+			if err := ps.SSubscribe(ctx, ch); err != nil {
+				return err
+			}
+		}
+	case len(channels) > 0:
+		// Channels first: on a Cluster client the first command's channel
+		// picks the node, and a channel maps to a master, a pattern to any
+		// node.
 		if err := ps.Subscribe(ctx, channels...); err != nil {
 			return err
 		}
@@ -187,6 +265,14 @@ func (s *subscriber) subscribeOn(ps *redis.PubSub, channels, patterns []string, 
 func (s *subscriber) unsubscribeOn(ps *redis.PubSub, channels, patterns []string) error {
 	ctx, cancel := context.WithTimeout(s.ctx, commandTimeout)
 	defer cancel()
+	if s.shard {
+		for _, ch := range channels {
+			if err := ps.SUnsubscribe(ctx, ch); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if len(channels) > 0 {
 		if err := ps.Unsubscribe(ctx, channels...); err != nil {
 			return err
@@ -246,7 +332,7 @@ func (s *subscriber) waitForChannels() bool {
 // session runs one connection: subscribe to everything, then read. It
 // reports whether the subscriptions were confirmed, and why it ended.
 func (s *subscriber) session() (live bool, err error) {
-	ps := s.rdb.Subscribe(s.ctx)
+	ps := s.target.Subscribe(s.ctx)
 	s.mu.Lock()
 	if s.ctx.Err() != nil {
 		s.mu.Unlock()
@@ -294,12 +380,23 @@ func (s *subscriber) receive(ps *redis.PubSub) (live bool, err error) {
 			if why := wd.reason(); why != nil {
 				err = why
 			}
+			if s.replyError(err) {
+				wd.alive()
+				continue
+			}
 			return live, err
 		}
 		wd.alive()
 		switch m := msg.(type) {
 		case *redis.Message:
 			s.deliver(m)
+		case *redis.Subscription:
+			// An SUNSUBSCRIBE of a channel still wanted is Redis's own:
+			// the channel's slot moved to another master.
+			if m.Kind == "sunsubscribe" && s.forget(m.Channel) {
+				s.log.Info("adapter: Redis moved a shard channel away", "channel", m.Channel)
+				s.staleRoute([]string{m.Channel})
+			}
 		case *redis.Pong:
 			// Live once everything the session subscribed to is
 			// confirmed; a change made meanwhile may be confirmed first.
@@ -316,6 +413,29 @@ func (s *subscriber) receive(ps *redis.PubSub) (live bool, err error) {
 	}
 }
 
+// replyError reports whether err is a MOVED reply to one SSUBSCRIBE (a
+// shard channel this master does not serve), which leaves the connection
+// usable: the channel is routed again and the session goes on.
+func (s *subscriber) replyError(err error) bool {
+	var reply redis.Error
+	if !errors.As(err, &reply) || s.ctx.Err() != nil {
+		return false
+	}
+	if strings.HasPrefix(err.Error(), "MOVED ") {
+		s.staleRoute(nil)
+		return true
+	}
+	// Anything else (an unknown command on a Redis older than 7, a
+	// refused channel) ends the session, so Ready reports it.
+	return false
+}
+
+func (s *subscriber) staleRoute(channels []string) {
+	if s.hooks.stale != nil {
+		s.hooks.stale(channels)
+	}
+}
+
 func (s *subscriber) confirm(seq uint64) {
 	s.mu.Lock()
 	s.got = max(s.got, seq)
@@ -327,7 +447,7 @@ func (s *subscriber) setLive() {
 	reconnect, downFor := s.ever, time.Since(s.downAt)
 	s.live, s.ever, s.downErr = true, true, nil
 	s.mu.Unlock()
-	s.m.subscribed.Set(1)
+	s.changed()
 	if reconnect {
 		s.m.reconnects.Inc()
 		s.log.Info("adapter: Redis subscription restored", "down_for", downFor.Round(time.Millisecond))
@@ -345,7 +465,7 @@ func (s *subscriber) setDown(err error) {
 		s.downAt = time.Now()
 	}
 	s.mu.Unlock()
-	s.m.subscribed.Set(0)
+	s.changed()
 	if wasLive {
 		s.log.Warn("adapter: Redis subscription lost, reconnecting", "err", err)
 		return
@@ -367,7 +487,7 @@ func (s *subscriber) close() {
 	s.mu.Lock()
 	s.live, s.downErr = false, ErrClosed
 	s.mu.Unlock()
-	s.m.subscribed.Set(0)
+	s.changed()
 }
 
 func keys(set map[string]struct{}) []string {

@@ -1,10 +1,12 @@
 // Package emitter sends events and commands to a Socket.IO cluster through
 // Redis from a process that is not part of it (a worker, a job, another
-// service), the Go counterpart of the Node.js @socket.io/redis-emitter 5.1.
-// Parley nodes and Node.js nodes running @socket.io/redis-adapter 8.x both
-// act on what it publishes.
+// service). New speaks the classic protocol, as the Node.js
+// @socket.io/redis-emitter 5.1 does; NewSharded and NewStreams speak the
+// ClusterAdapter protocol of the sharded and streams adapters, which no
+// Node emitter on npm reaches. Parley nodes and Node.js nodes running the
+// matching adapter act on what it publishes.
 //
-//	ns, err := emitter.New(rdb, emitter.Config{})
+//	ns, err := emitter.New(rdb, emitter.Config{})          // or NewSharded, NewStreams
 //	err = ns.To("room1").Except("room2").Emit(ctx, "news", "hello")
 //	err = ns.Of("/admin").In("room1").SocketsJoin(ctx, "room3")
 //
@@ -58,13 +60,86 @@ type Namespace struct {
 }
 
 // New returns an emitter for the main namespace "/" of the cluster whose
-// adapters use rdb (standalone, Sentinel or Cluster client; the emitter
-// never closes it).
+// classic adapters use rdb (standalone, Sentinel or Cluster client; the
+// emitter never closes it).
 func New(rdb redis.UniversalClient, cfg Config) (*Namespace, error) {
 	if rdb == nil {
-		return nil, errors.New("emitter: nil Redis client")
+		return nil, errNilClient
 	}
 	return &Namespace{rdb: rdb, f: classicFormat{names: wire.Classic{Prefix: cfg.Prefix}}, nsp: "/"}, nil
+}
+
+var errNilClient = errors.New("emitter: nil Redis client")
+
+// ShardedConfig configures an emitter for sharded adapters. The zero value
+// works.
+type ShardedConfig struct {
+	// Prefix must match the adapters' channel prefix.
+	// default: "socket.io"
+	Prefix string
+	// SubscriptionMode must match the adapters' ("dynamic", "static" or
+	// "dynamic-private"): it decides on which channel a broadcast to one
+	// room goes, as the adapters decide. Broadcasts to several rooms or to
+	// everyone, and every other command, go to the namespace's main
+	// channel, so they reach the nodes in the order they were sent.
+	// default: "dynamic"
+	SubscriptionMode string
+}
+
+// NewSharded returns an emitter for the main namespace "/" of a cluster of
+// sharded adapters (@socket.io/redis-adapter's createShardedAdapter, or
+// Parley's adapter.NewSharded): ClusterAdapter messages with the uid
+// "emitter", SPUBLISHed.
+func NewSharded(rdb redis.UniversalClient, cfg ShardedConfig) (*Namespace, error) {
+	if rdb == nil {
+		return nil, errNilClient
+	}
+	f := shardedFormat{names: wire.Cluster{Prefix: cfg.Prefix}}
+	switch cfg.SubscriptionMode {
+	case "", "dynamic":
+		f.mode = wire.ShardedDynamic
+	case "static":
+		f.mode = wire.ShardedStatic
+	case "dynamic-private":
+		f.mode = wire.ShardedDynamicPrivate
+	default:
+		return nil, fmt.Errorf("emitter: unknown subscription mode %q (want dynamic, static or dynamic-private)", cfg.SubscriptionMode)
+	}
+	return &Namespace{rdb: rdb, f: f, nsp: "/"}, nil
+}
+
+// StreamsConfig configures an emitter for streams adapters. The zero value
+// works; it must match the adapters' settings.
+type StreamsConfig struct {
+	// StreamName is the adapters' stream. default: "socket.io"
+	StreamName string
+	// StreamCount is the adapters' number of streams. default: 1
+	StreamCount int
+	// MaxLen trims the stream approximately, as the adapters do.
+	// default: 10000
+	MaxLen int64
+}
+
+// NewStreams returns an emitter for the main namespace "/" of a cluster of
+// streams adapters (@socket.io/redis-streams-adapter, or Parley's
+// adapter.NewStreams): every command is a stream entry with the uid
+// "emitter", the format of the monorepo's @socket.io/redis-streams-emitter.
+// Being in the stream, its broadcasts are recoverable by clients that
+// missed them.
+func NewStreams(rdb redis.UniversalClient, cfg StreamsConfig) (*Namespace, error) {
+	if rdb == nil {
+		return nil, errNilClient
+	}
+	if cfg.StreamName == "" {
+		cfg.StreamName = "socket.io"
+	}
+	if cfg.StreamCount <= 0 {
+		cfg.StreamCount = 1
+	}
+	if cfg.MaxLen <= 0 {
+		cfg.MaxLen = 10000
+	}
+	return &Namespace{rdb: rdb, f: streamsFormat(cfg), nsp: "/"}, nil
 }
 
 // Of returns an emitter for namespace nsp; a missing leading "/" is added,

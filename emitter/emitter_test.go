@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/parley-chat/parley/adapter"
 	"github.com/parley-chat/parley/emitter"
 	ct "github.com/parley-chat/parley/internal/clustertest"
 	"github.com/parley-chat/parley/internal/redistest"
@@ -112,12 +114,41 @@ func mustHex(s string) string {
 }
 
 // TestReachesParleyAndNode drives a cluster of a Parley node and a Node.js
-// node (@socket.io/redis-adapter 8.3) with the Go emitter and checks what
-// the clients of both see.
+// node with the Go emitter of their protocol, and checks what the clients of
+// both see: classic (@socket.io/redis-adapter 8.3 createAdapter), sharded
+// (its createShardedAdapter) and streams (@socket.io/redis-streams-adapter
+// 0.3.1), for which no Node emitter is on npm.
 func TestReachesParleyAndNode(t *testing.T) {
-	r := redistest.Start(t)
-	a := ct.StartGoNode(t, "A", r.Client(t), ct.GoNodeOptions{Namespaces: []string{"/admin"}})
-	n := ct.StartNodePeer(t, "N", r.URL(), ct.NodePeerOptions{Namespaces: []string{"/admin"}})
+	for _, tc := range []struct {
+		protocol string
+		build    func(redis.UniversalClient, adapter.Config) (*adapter.Node, error)
+		emitter  func(redis.UniversalClient) (*emitter.Namespace, error)
+	}{
+		{"classic", adapter.NewClassic, func(rdb redis.UniversalClient) (*emitter.Namespace, error) {
+			return emitter.New(rdb, emitter.Config{})
+		}},
+		{"sharded", ct.Sharded(adapter.ModeDynamic), func(rdb redis.UniversalClient) (*emitter.Namespace, error) {
+			return emitter.NewSharded(rdb, emitter.ShardedConfig{})
+		}},
+		{"streams", ct.Streams(adapter.StreamsConfig{}), func(rdb redis.UniversalClient) (*emitter.Namespace, error) {
+			return emitter.NewStreams(rdb, emitter.StreamsConfig{})
+		}},
+	} {
+		t.Run(tc.protocol, func(t *testing.T) {
+			r := redistest.Start(t)
+			ns, err := tc.emitter(r.Client(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			testReaches(t, r, ns, ct.GoNodeOptions{Namespaces: []string{"/admin"}, Adapter: tc.build},
+				ct.NodePeerOptions{Namespaces: []string{"/admin"}, Adapter: tc.protocol})
+		})
+	}
+}
+
+func testReaches(t *testing.T, r *redistest.Server, ns *emitter.Namespace, goOpts ct.GoNodeOptions, peerOpts ct.NodePeerOptions) {
+	a := ct.StartGoNode(t, "A", r.Client(t), goOpts)
+	n := ct.StartNodePeer(t, "N", r.URL(), peerOpts)
 	ct.WaitReady(t, a)
 	ct.Eventually(t, "both nodes subscribed", func() error {
 		if c := a.ServerCount(t, "/"); c != 2 {
@@ -133,10 +164,6 @@ func TestReachesParleyAndNode(t *testing.T) {
 	adminN := ct.Dial(t, n.URL(), "/admin", "N-adm")
 	all := []*ct.Client{ca1, ca2, cn1, cn2}
 	ctx := context.Background()
-	ns, err := emitter.New(r.Client(t), emitter.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -273,5 +300,67 @@ func TestRedisDown(t *testing.T) {
 	r.Kill()
 	if err := ns.Emit(ctx, "ev", 2); err == nil || !strings.Contains(err.Error(), "emitter: publishing") {
 		t.Fatalf("Emit while Redis is down = %v, want a publish error", err)
+	}
+}
+
+// TestClusterFormats checks where the sharded and streams emitters write
+// and what: ClusterAdapter messages with the uid "emitter", a single-room
+// broadcast on the room's channel in dynamic mode (the main channel in
+// static mode), and stream entries in the adapter's field layout.
+func TestClusterFormats(t *testing.T) {
+	r := redistest.Start(t)
+	ctx := context.Background()
+	spy := r.Client(t).SSubscribe(ctx, "socket.io#/#", "socket.io#/#r1#")
+	defer spy.Close()
+	for range 2 {
+		if _, err := spy.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dynamic, _ := emitter.NewSharded(r.Client(t), emitter.ShardedConfig{})
+	static, _ := emitter.NewSharded(r.Client(t), emitter.ShardedConfig{SubscriptionMode: "static"})
+	for _, step := range []struct {
+		do      func() error
+		channel string
+		payload string
+	}{
+		{func() error { return dynamic.To("r1").Emit(ctx, "ev", 1) }, "socket.io#/#r1#",
+			`{"type":3,"data":{"packet":{"type":2,"data":["ev",1]},"opts":{"rooms":["r1"],"except":[],"flags":{}}},"uid":"emitter","nsp":"/"}`},
+		{func() error { return static.To("r1").Emit(ctx, "ev", 2) }, "socket.io#/#",
+			`{"type":3,"data":{"packet":{"type":2,"data":["ev",2]},"opts":{"rooms":["r1"],"except":[],"flags":{}}},"uid":"emitter","nsp":"/"}`},
+		{func() error { return dynamic.In("r1").SocketsJoin(ctx, "r2") }, "socket.io#/#",
+			`{"type":4,"data":{"opts":{"rooms":["r1"],"except":[],"flags":{}},"rooms":["r2"]},"uid":"emitter","nsp":"/"}`},
+		{func() error { return dynamic.ServerSideEmit(ctx, "sse", "x") }, "socket.io#/#",
+			`{"type":9,"data":{"packet":["sse","x"]},"uid":"emitter","nsp":"/"}`},
+	} {
+		if err := step.do(); err != nil {
+			t.Fatal(err)
+		}
+		msg, err := spy.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg.Channel != step.channel || msg.Payload != step.payload {
+			t.Errorf("got %s %s\nwant %s %s", msg.Channel, msg.Payload, step.channel, step.payload)
+		}
+	}
+	streams, _ := emitter.NewStreams(r.Client(t), emitter.StreamsConfig{StreamName: "s", StreamCount: 4})
+	if err := streams.Of("/admin").DisconnectSockets(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	// "/admin".hashCode() % 4 picks the stream, as Node's adapter does.
+	entries, err := r.Client(t).XRange(ctx, "s-0", "-", "+").Result()
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("entries of s-0: %v, %v", entries, err)
+	}
+	want := map[string]any{"uid": "emitter", "nsp": "/admin", "type": "6", "data": `{"opts":{"rooms":[],"except":[],"flags":{}},"close":true}`}
+	if fmt.Sprint(entries[0].Values) != fmt.Sprint(want) {
+		t.Errorf("entry %v, want %v", entries[0].Values, want)
+	}
+	if _, err := emitter.NewSharded(r.Client(t), emitter.ShardedConfig{SubscriptionMode: "sometimes"}); err == nil {
+		t.Error("an unknown subscription mode was accepted")
+	}
+	if _, err := emitter.NewStreams(nil, emitter.StreamsConfig{}); err == nil {
+		t.Error("NewStreams(nil) succeeded")
 	}
 }

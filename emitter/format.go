@@ -11,10 +11,7 @@ import (
 )
 
 // format is how an emitter's messages reach the cluster: the channels and
-// encodings of one adapter protocol. The classic protocol of
-// @socket.io/redis-adapter is the only one the Node emitter speaks; the
-// ClusterMessage format of the sharded and streams adapters (other channels
-// or a stream, other encodings) is another implementation of this interface.
+// encodings of one adapter protocol (classic, sharded, streams).
 type format interface {
 	publish(ctx context.Context, rdb redis.UniversalClient, m *wire.Message) error
 }
@@ -42,6 +39,45 @@ func (f classicFormat) publish(ctx context.Context, rdb redis.UniversalClient, m
 	}
 	if err := rdb.Publish(ctx, channel, payload).Err(); err != nil {
 		return fmt.Errorf("emitter: publishing %s on %s: %w", m.Kind, channel, err)
+	}
+	return nil
+}
+
+// shardedFormat publishes ClusterAdapter messages as the sharded adapter
+// does: JSON (msgpack when they carry binary), SPUBLISHed on the channel
+// the adapters' mode gives.
+type shardedFormat struct {
+	names wire.Cluster
+	mode  wire.ShardedMode
+}
+
+func (f shardedFormat) publish(ctx context.Context, rdb redis.UniversalClient, m *wire.Message) error {
+	m.UID = wire.EmitterUID
+	payload, err := wire.EncodeShardedMessage(m)
+	if err != nil {
+		return fmt.Errorf("emitter: encoding %s: %w", m.Kind, err)
+	}
+	channel := f.names.ShardedChannel(m, f.mode)
+	if err := rdb.SPublish(ctx, channel, payload).Err(); err != nil {
+		return fmt.Errorf("emitter: publishing %s on %s: %w", m.Kind, channel, err)
+	}
+	return nil
+}
+
+// streamsFormat adds ClusterAdapter messages to the stream of the
+// namespace, in the streams adapter's field layout.
+type streamsFormat StreamsConfig
+
+func (f streamsFormat) publish(ctx context.Context, rdb redis.UniversalClient, m *wire.Message) error {
+	m.UID = wire.EmitterUID
+	fields, err := wire.StreamFields(m, false)
+	if err != nil {
+		return fmt.Errorf("emitter: encoding %s: %w", m.Kind, err)
+	}
+	stream := wire.StreamName(f.StreamName, f.StreamCount, m.Nsp)
+	args := &redis.XAddArgs{Stream: stream, MaxLen: f.MaxLen, Approx: true, Values: fields}
+	if err := rdb.XAdd(ctx, args).Err(); err != nil {
+		return fmt.Errorf("emitter: adding %s to %s: %w", m.Kind, stream, err)
 	}
 	return nil
 }

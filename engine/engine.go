@@ -75,6 +75,12 @@ type Recovery struct {
 	// Window is how long a disconnected session can be recovered.
 	// default: 2 minutes
 	Window time.Duration
+	// RunMiddlewares runs the connection middlewares for recovered sockets
+	// too; socket.io skips them. An application whose middleware sets
+	// socket data it relies on needs them: data restored on another node is
+	// a decoded copy of what the middleware set, not the Go value itself.
+	// default: false (skipped, as in Node)
+	RunMiddlewares bool
 }
 
 func (c *Config) withDefaults() Config {
@@ -167,7 +173,7 @@ func (e *Engine) options() *socket.ServerOptions {
 		// Set both explicitly: with a custom adapter the library would
 		// otherwise leave them unset and sessions would expire at once.
 		csr.SetMaxDisconnectionDuration(r.Window.Milliseconds())
-		csr.SetSkipMiddlewares(true)
+		csr.SetSkipMiddlewares(!r.RunMiddlewares)
 		opts.SetConnectionStateRecovery(csr)
 	}
 	return opts

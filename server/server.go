@@ -95,6 +95,14 @@ func (c Config) withDefaults() Config {
 	if c.Engine.Logger == nil {
 		c.Engine.Logger = c.Logger
 	}
+	if r := c.Engine.Recovery; r != nil {
+		// The authentication middleware puts the user, session id
+		// included, on the socket; a session recovered on another node
+		// carries only a decoded copy of that data.
+		withMiddlewares := *r
+		withMiddlewares.RunMiddlewares = true
+		c.Engine.Recovery = &withMiddlewares
+	}
 	return c
 }
 

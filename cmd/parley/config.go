@@ -20,10 +20,22 @@ type config struct {
 	maxMessageLength int
 	// Cluster mode (redisURL set).
 	redisURL      string
+	redisCluster  bool
+	adapter       string // "redis" (classic), "sharded" or "streams"
 	sessionTTL    time.Duration
 	historyLimit  int
 	presenceLease time.Duration
+	// Connection state recovery.
+	recovery       bool
+	recoveryWindow time.Duration
 }
+
+// Adapters --adapter accepts.
+const (
+	adapterClassic = "redis"
+	adapterSharded = "sharded"
+	adapterStreams = "streams"
+)
 
 // option describes one flag and its environment variable.
 type option struct {
@@ -36,6 +48,10 @@ var options = []option{
 	{"log-level", "PARLEY_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
 	{"max-message-length", "PARLEY_MAX_MESSAGE_LENGTH", "4096", "longest private message accepted, in characters"},
 	{"redis-url", "PARLEY_REDIS_URL", "", "redis:// URL of the Redis shared by a cluster of nodes; empty runs one node on in-memory stores"},
+	{"redis-cluster", "PARLEY_REDIS_CLUSTER", "off", "on: --redis-url names a Redis Cluster (redis://host:port?addr=host2:port2&addr=... lists more seed nodes), and keys get the hash tag {parley}"},
+	{"adapter", "PARLEY_ADAPTER", adapterClassic, "how nodes exchange broadcasts: redis (classic Pub/Sub), sharded (sharded Pub/Sub, Redis 7+, for a Redis Cluster) or streams (Redis Streams, needed for --recovery across nodes)"},
+	{"recovery", "PARLEY_RECOVERY", "off", "on: a client that lost its connection gets its session and the packets it missed back when it reconnects within --recovery-window (with --redis-url, on any node; needs --adapter streams)"},
+	{"recovery-window", "PARLEY_RECOVERY_WINDOW", "2m", "how long a disconnected session can be recovered"},
 	{"session-ttl", "PARLEY_SESSION_TTL", "24h", "how long sessions and message histories live in Redis after their last use"},
 	{"history-limit", "PARLEY_HISTORY_LIMIT", "1000", "messages kept per user, the oldest dropped first"},
 	{"presence-lease", "PARLEY_PRESENCE_LEASE", "15s", "how long a node counts as alive without renewing its presence lease; users of a node that dies go offline within 4/3 of it"},
@@ -85,7 +101,42 @@ func buildConfig(v map[string]*string) (config, error) {
 	if c.historyLimit, err = strconv.Atoi(*v["history-limit"]); err != nil || c.historyLimit <= 0 {
 		errs = append(errs, fmt.Errorf("--history-limit: want a positive integer, got %q", *v["history-limit"]))
 	}
+	c.redisCluster = onOff(&errs, "redis-cluster", *v["redis-cluster"])
+	c.recovery = onOff(&errs, "recovery", *v["recovery"])
+	c.recoveryWindow = positiveDuration(&errs, "recovery-window", *v["recovery-window"])
+	c.adapter = *v["adapter"]
+	errs = append(errs, c.checkCluster())
 	return c, errors.Join(errs...)
+}
+
+// checkCluster refuses combinations that cannot work.
+func (c config) checkCluster() error {
+	switch c.adapter {
+	case adapterClassic, adapterSharded, adapterStreams:
+	default:
+		return fmt.Errorf("--adapter: want redis, sharded or streams, got %q", c.adapter)
+	}
+	switch {
+	case c.redisURL == "" && c.adapter != adapterClassic:
+		return fmt.Errorf("--adapter %s needs --redis-url", c.adapter)
+	case c.redisURL == "" && c.redisCluster:
+		return errors.New("--redis-cluster needs --redis-url")
+	case c.redisURL != "" && c.recovery && c.adapter != adapterStreams:
+		return fmt.Errorf("--recovery with --redis-url needs --adapter streams: the %s adapter cannot restore a session on another node", c.adapter)
+	}
+	return nil
+}
+
+// onOff reads a switch: on/off, true/false, yes/no, 1/0.
+func onOff(errs *[]error, name, s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "on", "true", "yes", "1":
+		return true
+	case "off", "false", "no", "0", "":
+		return false
+	}
+	*errs = append(*errs, fmt.Errorf("--%s: want on or off, got %q", name, s))
+	return false
 }
 
 func positiveDuration(errs *[]error, name, s string) time.Duration {

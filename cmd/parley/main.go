@@ -54,13 +54,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Registry:        server.NewRegistry(),
 		Logger:          log,
 	}
+	if cfg.recovery {
+		scfg.Engine.Recovery = &engine.Recovery{Window: cfg.recoveryWindow}
+	}
 	var parts *clusterParts
 	if cfg.redisURL != "" {
 		if parts, err = joinCluster(cfg, &scfg, log); err != nil {
 			fmt.Fprintf(stderr, "parley: %v\n", err)
 			return 2
 		}
-		log.Info("parley: cluster mode", "redis", redactURL(cfg.redisURL), "node", parts.node.UID())
+		log.Info("parley: cluster mode", "redis", redactURL(cfg.redisURL), "redis_cluster", cfg.redisCluster,
+			"adapter", cfg.adapter, "recovery", cfg.recovery, "node", parts.node.UID())
 	}
 	code := 0
 	if err := server.New(scfg).Run(ctx); err != nil {

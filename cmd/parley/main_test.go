@@ -82,8 +82,17 @@ func TestConfigFromFlagsAndEnvironment(t *testing.T) {
 		t.Fatalf("a flag must win over its variable: %+v, %v", cfg, err)
 	}
 	cfg, err = parseConfig(nil, func(string) string { return "" }, io.Discard)
-	if err != nil || cfg.addr != ":3000" || len(cfg.corsOrigins) != 1 || cfg.corsOrigins[0] != "http://localhost:8080" || cfg.maxMessageLength != 4096 {
+	if err != nil || cfg.addr != ":3000" || len(cfg.corsOrigins) != 1 || cfg.corsOrigins[0] != "http://localhost:8080" || cfg.maxMessageLength != 4096 ||
+		cfg.adapter != "redis" || cfg.recovery || cfg.recoveryWindow != 2*time.Minute || cfg.redisCluster {
 		t.Fatalf("defaults = %+v, %v", cfg, err)
+	}
+	cluster := map[string]string{"PARLEY_REDIS_URL": "redis://a:1?addr=b:2", "PARLEY_REDIS_CLUSTER": "on", "PARLEY_ADAPTER": "streams", "PARLEY_RECOVERY": "true", "PARLEY_RECOVERY_WINDOW": "30s"}
+	cfg, err = parseConfig(nil, func(k string) string { return cluster[k] }, io.Discard)
+	if err != nil || !cfg.redisCluster || cfg.adapter != "streams" || !cfg.recovery || cfg.recoveryWindow != 30*time.Second {
+		t.Fatalf("cluster config = %+v, %v", cfg, err)
+	}
+	if _, err := parseConfig([]string{"--recovery", "on"}, func(string) string { return "" }, io.Discard); err != nil {
+		t.Fatalf("recovery on one node: %v", err)
 	}
 }
 
@@ -94,6 +103,13 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		{"--log-level", "loud"},
 		{"--no-such-flag"},
 		{"stray"},
+		{"--adapter", "kafka"},
+		{"--adapter", "streams"},
+		{"--redis-cluster", "on"},
+		{"--redis-url", "redis://127.0.0.1:1", "--recovery", "on"},
+		{"--redis-url", "redis://127.0.0.1:1", "--adapter", "sharded", "--recovery", "on"},
+		{"--recovery", "maybe"},
+		{"--recovery-window", "0"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(context.Background(), args, func(string) string { return "" }, &out, &errOut); code != 2 {

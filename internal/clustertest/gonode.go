@@ -44,8 +44,9 @@ type GoNode struct {
 	http     *httptest.Server
 	ws       *wstransport.Builder
 
-	mu  sync.Mutex
-	sse map[string][][]any
+	mu   sync.Mutex
+	sse  map[string][][]any
+	once sync.Once
 }
 
 var _ Member = (*GoNode)(nil)
@@ -58,6 +59,12 @@ type GoNodeOptions struct {
 	// Stock serves with the library's own WebSocket transport and
 	// delivery instead of Parley's.
 	Stock bool
+	// Adapter builds the node's adapter from its client and Config.
+	// default: adapter.NewClassic (see also Sharded and Streams)
+	Adapter func(redis.UniversalClient, adapter.Config) (*adapter.Node, error)
+	// Recovery turns connection state recovery on (2 minutes, middlewares
+	// skipped, as a Node.js peer with Recovery). default: off
+	Recovery bool
 	// Namespaces are served besides "/".
 	Namespaces []string
 	// ServerOptions, when set, adjusts the server's options.
@@ -79,9 +86,13 @@ func StartGoNode(t testing.TB, name string, rdb redis.UniversalClient, o GoNodeO
 	if cfg.Deliverer == nil && !o.Stock {
 		cfg.Deliverer = fanout.New(fanout.Config{})
 	}
-	node, err := adapter.NewClassic(rdb, cfg)
+	build := o.Adapter
+	if build == nil {
+		build = adapter.NewClassic
+	}
+	node, err := build(rdb, cfg)
 	if err != nil {
-		t.Fatalf("clustertest: NewClassic: %v", err)
+		t.Fatalf("clustertest: building the adapter: %v", err)
 	}
 	n.Node = node
 	opts := socket.DefaultServerOptions()
@@ -93,6 +104,12 @@ func StartGoNode(t testing.TB, name string, rdb redis.UniversalClient, o GoNodeO
 		n.ws = wstransport.NewBuilder(wstransport.Config{Logger: cfg.Logger})
 		opts.SetTransports(types.NewSet[transports.TransportCtor](n.ws))
 	}
+	if o.Recovery {
+		csr := &socket.ConnectionStateRecovery{}
+		csr.SetMaxDisconnectionDuration(2 * 60 * 1000)
+		csr.SetSkipMiddlewares(true)
+		opts.SetConnectionStateRecovery(csr)
+	}
 	if o.ServerOptions != nil {
 		o.ServerOptions(opts)
 	}
@@ -103,9 +120,30 @@ func StartGoNode(t testing.TB, name string, rdb redis.UniversalClient, o GoNodeO
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", n.IO.ServeHandler(nil))
 	n.http = httptest.NewServer(mux)
-	t.Cleanup(n.stop)
+	t.Cleanup(n.Stop)
 	return n
 }
+
+// Sharded builds sharded adapters in mode.
+func Sharded(mode adapter.SubscriptionMode) func(redis.UniversalClient, adapter.Config) (*adapter.Node, error) {
+	return func(rdb redis.UniversalClient, cfg adapter.Config) (*adapter.Node, error) {
+		return adapter.NewSharded(rdb, adapter.ShardedConfig{Config: cfg, SubscriptionMode: mode})
+	}
+}
+
+// Streams builds streams adapters with sc (its Config is the node's).
+func Streams(sc adapter.StreamsConfig) func(redis.UniversalClient, adapter.Config) (*adapter.Node, error) {
+	return func(rdb redis.UniversalClient, cfg adapter.Config) (*adapter.Node, error) {
+		sc.Config = cfg
+		return adapter.NewStreams(rdb, sc)
+	}
+}
+
+// Stop shuts the node down gracefully before the test ends (it is stopped
+// at the end of the test otherwise): the socket.io server closes its
+// sockets ("server shutting down"), then the adapter's Node closes, sending
+// what waits to be published.
+func (n *GoNode) Stop() { n.once.Do(n.stop) }
 
 func (n *GoNode) stop() {
 	n.IO.Close(nil)

@@ -1,19 +1,13 @@
 package clustertest
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -45,26 +39,20 @@ func RequireNode(t testing.TB) {
 		t.Fatalf("clustertest: node is required for the interop tests (install Node.js 20+): %v", err)
 	}
 	root := RepoRoot(t)
-	for _, pkg := range []string{"socket.io", "@socket.io/redis-adapter", "@socket.io/redis-emitter", "redis", "notepack.io"} {
+	for _, pkg := range []string{"socket.io", "socket.io-client", "@socket.io/redis-adapter", "@socket.io/redis-emitter", "@socket.io/redis-streams-adapter", "redis", "notepack.io"} {
 		if _, err := os.Stat(filepath.Join(root, "node_modules", pkg, "package.json")); err != nil {
 			t.Fatalf("clustertest: node package %s is missing: run npm ci in %s", pkg, root)
 		}
 	}
 }
 
-// NodePeer is a Node.js socket.io 4.8 server with @socket.io/redis-adapter
-// 8.3 (and an @socket.io/redis-emitter 5.1) in the test cluster, run by
-// testdata/peer.mjs and driven over its control port.
+// NodePeer is a Node.js socket.io 4.8 server in the test cluster with one of
+// the Node adapters (@socket.io/redis-adapter 8.3 classic, with an
+// @socket.io/redis-emitter 5.1, or sharded; @socket.io/redis-streams-adapter
+// 0.3.1), run by testdata/peer.mjs and driven over its control port.
 type NodePeer struct {
-	t       testing.TB
-	name    string
-	url     string
-	control string
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
-
-	mu     sync.Mutex
-	stderr bytes.Buffer
+	*nodeProcess
+	url string
 }
 
 var _ Member = (*NodePeer)(nil)
@@ -73,130 +61,43 @@ var _ Member = (*NodePeer)(nil)
 type NodePeerOptions struct {
 	// Namespaces are served besides "/".
 	Namespaces []string
-	// RequestsTimeout is the adapter's requestsTimeout. default: 5s
+	// RequestsTimeout is the adapter's requestsTimeout (classic; the
+	// cluster adapters wait 5 s). default: 5s
 	RequestsTimeout time.Duration
+	// Adapter is "classic", "sharded" or "streams". default: "classic"
+	Adapter string
+	// SubscriptionMode is the sharded adapter's. default: "dynamic"
+	SubscriptionMode string
+	// Recovery turns connection state recovery on (2 minutes, middlewares
+	// skipped). default: off
+	Recovery bool
+	// Cluster makes redisURL the seed of a Redis Cluster. default: false
+	Cluster bool
 }
 
 // StartNodePeer starts a Node.js node on the Redis at redisURL. It serves
 // its namespaces like a GoNode does.
 func StartNodePeer(t testing.TB, name, redisURL string, o NodePeerOptions) *NodePeer {
 	t.Helper()
-	RequireNode(t)
-	p := &NodePeer{t: t, name: name}
-	cmd := exec.Command("node", filepath.Join(RepoRoot(t), "internal", "clustertest", "testdata", "peer.mjs"))
-	cmd.Env = append(os.Environ(), "REDIS_URL="+redisURL, "NAME="+name, "NSPS="+strings.Join(o.Namespaces, ","))
+	env := []string{"REDIS_URL=" + redisURL, "NAME=" + name, "NSPS=" + strings.Join(o.Namespaces, ",")}
 	if o.RequestsTimeout > 0 {
-		cmd.Env = append(cmd.Env, fmt.Sprintf("REQUESTS_TIMEOUT=%d", o.RequestsTimeout.Milliseconds()))
+		env = append(env, fmt.Sprintf("REQUESTS_TIMEOUT=%d", o.RequestsTimeout.Milliseconds()))
 	}
-	cmd.Stderr = writerFunc(p.logStderr)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	if o.Adapter != "" {
+		env = append(env, "ADAPTER="+o.Adapter)
 	}
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
+	if o.SubscriptionMode != "" {
+		env = append(env, "SUBSCRIPTION_MODE="+o.SubscriptionMode)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("clustertest: start node peer: %v", err)
+	if o.Recovery {
+		env = append(env, "RECOVERY=1")
 	}
-	p.cmd = cmd
-	t.Cleanup(p.stop)
-	line := make(chan string, 1)
-	go func() {
-		s := bufio.NewScanner(stdout)
-		if s.Scan() {
-			line <- s.Text()
-		}
-		close(line)
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
+	if o.Cluster {
+		env = append(env, "REDIS_CLUSTER=1")
+	}
 	var ports struct{ Port, Control int }
-	select {
-	case l, ok := <-line:
-		if !ok || json.Unmarshal([]byte(l), &ports) != nil {
-			t.Fatalf("clustertest: node peer %s did not start (got %q); stderr:\n%s", name, l, p.stderrText())
-		}
-	case <-time.After(WaitFor):
-		t.Fatalf("clustertest: node peer %s did not start within %v; stderr:\n%s", name, WaitFor, p.stderrText())
-	}
-	p.url = fmt.Sprintf("http://127.0.0.1:%d", ports.Port)
-	p.control = fmt.Sprintf("http://127.0.0.1:%d/", ports.Control)
-	return p
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
-
-func (p *NodePeer) logStderr(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.Write(b)
-}
-
-func (p *NodePeer) stderrText() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.String()
-}
-
-// stop closes the peer's stdin, on which it exits, and waits for it.
-func (p *NodePeer) stop() {
-	_ = p.stdin.Close()
-	done := make(chan struct{})
-	go func() {
-		_ = p.cmd.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
-	if s := p.stderrText(); s != "" && p.t.Failed() {
-		p.t.Logf("node peer %s stderr:\n%s", p.name, s)
-	}
-}
-
-// Call runs a control command and returns its result as decoded JSON, with
-// binary and dates turned back into []byte and time.Time.
-func (p *NodePeer) Call(t testing.TB, op string, args map[string]any) any {
-	t.Helper()
-	res, err := p.Try(op, args)
-	if err != nil {
-		t.Fatalf("clustertest: node peer %s: %s: %v; stderr:\n%s", p.name, op, err, p.stderrText())
-	}
-	return res
-}
-
-// Try is Call returning the command's error instead of failing.
-func (p *NodePeer) Try(op string, args map[string]any) (any, error) {
-	cmd := map[string]any{"op": op}
-	for k, v := range args {
-		cmd[k] = ToControl(v)
-	}
-	body, err := json.Marshal(cmd)
-	if err != nil {
-		return nil, err
-	}
-	c := http.Client{Timeout: 3 * WaitFor}
-	resp, err := c.Post(p.control, "application/json", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var reply struct {
-		Result any
-		Error  string
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&reply); err != nil {
-		return nil, err
-	}
-	if reply.Error != "" {
-		return nil, errors.New(reply.Error)
-	}
-	return FromControl(reply.Result), nil
+	proc := startNodeProcess(t, "node peer", name, "peer.mjs", env, &ports)
+	return &NodePeer{nodeProcess: proc, url: fmt.Sprintf("http://127.0.0.1:%d", ports.Port)}
 }
 
 // ToControl turns []byte into the control channel's {"$bin": base64}.

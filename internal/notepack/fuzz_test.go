@@ -2,6 +2,7 @@ package notepack
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"reflect"
 	"strings"
@@ -151,4 +152,32 @@ func TestJSEqualNumbers(t *testing.T) {
 	if jsEqual(3.5, int64(3)) || jsEqual(-3.0, int64(3)) || jsEqual(int64(-1), uint64(math.MaxUint64)) || jsEqual(1e20, uint64(7766279631452241920)) {
 		t.Fatal("jsEqual must reject different numbers")
 	}
+}
+
+// FuzzJSONText checks MarshalJSONText against encoding/json (HTML escaping
+// off) on every value the decoder builds, and on the same values as Maps.
+func FuzzJSONText(f *testing.F) {
+	for _, s := range []string{"\x92\xa1a\xcb\x7f\xf0\x00\x00\x00\x00\x00\x00", "\x81\xa3<&>\xa4\xe2\x80\xa8\x01", "\x93\xcb\x44\x4b\x1a\xe4\xd6\xe2\xef\x50\xcb\x3e\xb0\xc6\xf7\xa0\xb5\xed\x8d\xc4\x01\x02"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, ordered := range []bool{false, true} {
+			v, err := decodeWith(data, ordered)
+			if err != nil {
+				return
+			}
+			var ref bytes.Buffer
+			enc := json.NewEncoder(&ref)
+			enc.SetEscapeHTML(false)
+			refErr := enc.Encode(v)
+			trimNewline(&ref)
+			got, err := MarshalJSONText(v)
+			if (err != nil) != (refErr != nil) {
+				t.Fatalf("error %v, encoding/json %v", err, refErr)
+			}
+			if err == nil && !bytes.Equal(got, ref.Bytes()) {
+				t.Fatalf("MarshalJSONText %s\nencoding/json   %s", got, ref.Bytes())
+			}
+		}
+	})
 }

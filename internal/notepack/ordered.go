@@ -2,8 +2,6 @@ package notepack
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -43,46 +41,14 @@ func (m Map) EncodeMsgpack(e *msgpack.Encoder) error {
 // can be sent on the JSON request channels too. Like JSON.stringify it leaves
 // <, > and & unescaped; encode the result with MarshalJSONText (or an Encoder
 // with SetEscapeHTML(false)) to keep it that way.
-func (m Map) MarshalJSON() ([]byte, error) {
-	if m == nil {
-		return []byte("null"), nil
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	b.WriteByte('{')
-	for i, kv := range m {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		if err := enc.Encode(kv.Key); err != nil {
-			return nil, fmt.Errorf("notepack: key %q: %w", kv.Key, err)
-		}
-		trimNewline(&b)
-		b.WriteByte(':')
-		if err := enc.Encode(kv.Value); err != nil {
-			return nil, fmt.Errorf("notepack: value of %q: %w", kv.Key, err)
-		}
-		trimNewline(&b)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
+func (m Map) MarshalJSON() ([]byte, error) { return appendJSON(nil, m, 0) }
 
 // MarshalJSONText returns the JSON encoding of v as JSON.stringify writes it
 // for the equivalent JavaScript value: no HTML escaping (encoding/json still
 // escapes U+2028 and U+2029, which JSON readers treat alike), and Maps in
-// their own key order.
-func MarshalJSONText(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	trimNewline(&b)
-	return b.Bytes(), nil
-}
+// their own key order. Apart from the HTML escaping, the bytes are those of
+// encoding/json.
+func MarshalJSONText(v any) ([]byte, error) { return appendJSON(nil, v, 0) }
 
 // trimNewline drops the newline json.Encoder writes after each value.
 func trimNewline(b *bytes.Buffer) {

@@ -1,9 +1,13 @@
-// peer.mjs runs a Node.js socket.io 4.8 server with @socket.io/redis-adapter
-// 8.3 (node-redis 5 clients) as a member of a Parley test cluster, plus an
-// @socket.io/redis-emitter 5.1, all driven by the Go tests over HTTP.
+// peer.mjs runs a Node.js socket.io 4.8 server as a member of a Parley test
+// cluster, with the adapter ADAPTER names: "classic" (@socket.io/redis-adapter
+// 8.3 createAdapter, plus an @socket.io/redis-emitter 5.1), "sharded" (its
+// createShardedAdapter) or "streams" (@socket.io/redis-streams-adapter
+// 0.3.1), on node-redis 5 clients, all driven by the Go tests over HTTP.
 //
-// Environment: REDIS_URL (required), NAME (node name), NSPS (extra
-// namespaces, comma-separated), REQUESTS_TIMEOUT (ms).
+// Environment: REDIS_URL (required; with REDIS_CLUSTER=1 the seed of a Redis
+// Cluster), NAME (node name), NSPS (extra namespaces, comma-separated),
+// REQUESTS_TIMEOUT (ms, classic), ADAPTER, SUBSCRIPTION_MODE (sharded),
+// RECOVERY=1 (connection state recovery, 2 min, middlewares skipped).
 //
 // On start it prints one JSON line {"port": P, "control": C}: P serves
 // socket.io, C takes POST / with {"op": ..., ...} and answers
@@ -20,24 +24,38 @@
 
 import { createServer } from "node:http";
 import { Server } from "socket.io";
-import { createAdapter } from "@socket.io/redis-adapter";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
 import { Emitter } from "@socket.io/redis-emitter";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 
 const NAME = process.env.NAME || "node";
+const ADAPTER = process.env.ADAPTER || "classic";
 const nsps = ["/", ...(process.env.NSPS ? process.env.NSPS.split(",") : [])];
 
-const pub = createClient({ url: process.env.REDIS_URL });
+const pub = process.env.REDIS_CLUSTER
+  ? createCluster({ rootNodes: [{ url: process.env.REDIS_URL }] })
+  : createClient({ url: process.env.REDIS_URL });
 const sub = pub.duplicate();
 const emitterClient = pub.duplicate();
-for (const c of [pub, sub, emitterClient]) c.on("error", (err) => console.error(`${NAME}: redis: ${err}`));
-await Promise.all([pub.connect(), sub.connect(), emitterClient.connect()]);
+const clients = [pub, sub, emitterClient];
+for (const c of clients) c.on("error", (err) => console.error(`${NAME}: redis: ${err}`));
+await Promise.all(clients.map((c) => c.connect()));
 
+let adapter;
+if (ADAPTER === "sharded") {
+  adapter = createShardedAdapter(pub, sub, { subscriptionMode: process.env.SUBSCRIPTION_MODE || "dynamic" });
+} else if (ADAPTER === "streams") {
+  adapter = createStreamsAdapter(pub);
+} else {
+  adapter = createAdapter(pub, sub, { requestsTimeout: Number(process.env.REQUESTS_TIMEOUT || 5000) });
+}
+const options = { adapter, transports: ["websocket"] };
+if (process.env.RECOVERY) {
+  options.connectionStateRecovery = { maxDisconnectionDuration: 120000, skipMiddlewares: true };
+}
 const httpServer = createServer();
-const io = new Server(httpServer, {
-  adapter: createAdapter(pub, sub, { requestsTimeout: Number(process.env.REQUESTS_TIMEOUT || 5000) }),
-  transports: ["websocket"],
-});
+const io = new Server(httpServer, options);
 const emitter = new Emitter(emitterClient);
 
 const sse = [];
@@ -159,7 +177,7 @@ const ops = {
     return sse.filter((e) => e.nsp === cmd.nsp).map((e) => e.args);
   },
   async localSockets(cmd) {
-    return [...io.of(cmd.nsp).sockets.values()].map(describe);
+    return [...io.of(cmd.nsp).sockets.values()].map((s) => ({ ...describe(s), recovered: s.recovered }));
   },
   async emitterEmit(cmd) {
     operator(emitter.of(cmd.nsp), cmd).emit(cmd.event, ...fromWire(cmd.args || []));
@@ -206,6 +224,6 @@ process.stdin.resume();
 process.stdin.on("end", async () => {
   io.close();
   control.close();
-  await Promise.allSettled([pub.quit(), sub.quit(), emitterClient.quit()]);
+  await Promise.allSettled(clients.map((c) => c.quit()));
   process.exit(0);
 });

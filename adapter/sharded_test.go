@@ -1,0 +1,109 @@
+package adapter_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/adapter"
+	ct "github.com/parley-chat/parley/internal/clustertest"
+	"github.com/parley-chat/parley/internal/redistest"
+)
+
+// startProtocolNodes starts Parley nodes of one protocol, each with its own
+// client, serving "/" and "/admin".
+func startProtocolNodes(t *testing.T, build func(redis.UniversalClient, adapter.Config) (*adapter.Node, error), newClient func() redis.UniversalClient, names ...string) []*ct.GoNode {
+	t.Helper()
+	var nodes []*ct.GoNode
+	for _, name := range names {
+		nodes = append(nodes, ct.StartGoNode(t, name, newClient(), ct.GoNodeOptions{
+			Config:     adapter.Config{RequestsTimeout: requestsTimeout},
+			Adapter:    build,
+			Namespaces: []string{"/admin"},
+		}))
+	}
+	ct.WaitReady(t, nodes...)
+	return nodes
+}
+
+// TestShardedMixedCluster runs every cluster operation in a cluster of two
+// Parley nodes and a Node.js node with @socket.io/redis-adapter 8.3.0's
+// createShardedAdapter, all in the default dynamic mode, once from a Parley
+// node and once from the Node node.
+func TestShardedMixedCluster(t *testing.T) {
+	r := redistest.Start(t)
+	nodes := startProtocolNodes(t, ct.Sharded(adapter.ModeDynamic), func() redis.UniversalClient { return r.Client(t) }, "A", "B")
+	peer := ct.StartNodePeer(t, "N", r.URL(), ct.NodePeerOptions{Namespaces: []string{"/admin"}, Adapter: "sharded"})
+	cl := newClusterOf(t, "sharded", nodes[0], nodes[1], peer)
+	t.Run("from-parley", func(t *testing.T) { runScenarios(t, cl, nodes[0]) })
+	t.Run("from-node", func(t *testing.T) { runScenarios(t, cl, peer) })
+	t.Run("metrics", func(t *testing.T) {
+		for _, n := range nodes {
+			checkMetrics(t, n)
+		}
+	})
+}
+
+// TestShardedModes runs every operation from a Parley node in clusters of
+// two Parley nodes and a Node.js node in the static and dynamic-private
+// modes, and checks which shard channels each mode subscribes to: in
+// dynamic mode the rooms that are not socket ids, and the socket ids that
+// do not look like one to Node (the library's are 24 characters, Node's
+// 20), in dynamic-private every room, in static none; a room's channel goes
+// once its last local member leaves.
+func TestShardedModes(t *testing.T) {
+	for _, mode := range []adapter.SubscriptionMode{adapter.ModeStatic, adapter.ModeDynamicPrivate} {
+		t.Run(string(mode), func(t *testing.T) {
+			r := redistest.Start(t)
+			nodes := startProtocolNodes(t, ct.Sharded(mode), func() redis.UniversalClient { return r.Client(t) }, "A", "B")
+			peer := ct.StartNodePeer(t, "N", r.URL(), ct.NodePeerOptions{Namespaces: []string{"/admin"}, Adapter: "sharded", SubscriptionMode: string(mode)})
+			cl := newClusterOf(t, "sharded", nodes[0], nodes[1], peer)
+			runScenarios(t, cl, nodes[0])
+		})
+	}
+	t.Run("channels", testShardedChannels)
+}
+
+func testShardedChannels(t *testing.T) {
+	r := redistest.Start(t)
+	raw := r.Client(t)
+	for _, mode := range []adapter.SubscriptionMode{adapter.ModeDynamic, adapter.ModeDynamicPrivate, adapter.ModeStatic} {
+		prefix := string(mode)
+		n := ct.StartGoNode(t, prefix, r.Client(t), ct.GoNodeOptions{Adapter: ct.Sharded(mode), Config: adapter.Config{Prefix: prefix}})
+		ct.WaitReady(t, n)
+		c := ct.Dial(t, n.URL(), "/", "x", "room-a")
+		base := []string{prefix + "#/#", prefix + "#/#" + n.Node.UID() + "#"}
+		want := append(slices.Clone(base), prefix+"#/#room-a#")
+		if len(c.ID()) == 20 {
+			t.Fatalf("socket id %s is 20 characters long: the library changed, and dynamic mode need not listen to it", c.ID())
+		}
+		if mode == adapter.ModeStatic {
+			want = base
+		} else {
+			want = append(want, prefix+"#/#"+c.ID()+"#")
+		}
+		waitShardChannels(t, raw, prefix+"#*", want)
+		c.Close()
+		waitShardChannels(t, raw, prefix+"#*", base)
+	}
+}
+
+func waitShardChannels(t *testing.T, rdb *redis.Client, pattern string, want []string) {
+	t.Helper()
+	sort.Strings(want)
+	ct.Eventually(t, "shard channels "+pattern, func() error {
+		got, err := rdb.PubSubShardChannels(context.Background(), pattern).Result()
+		if err != nil {
+			return err
+		}
+		sort.Strings(got)
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("subscribed to %v, want %v", got, want)
+		}
+		return nil
+	})
+}

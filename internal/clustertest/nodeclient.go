@@ -1,0 +1,64 @@
+package clustertest
+
+import (
+	"fmt"
+	"testing"
+)
+
+// NodeClients runs socket.io-client 4.8.4 clients (testdata/client.mjs), the
+// reference for connection state recovery: they reconnect by themselves
+// within a few hundred milliseconds and send their session's pid and last
+// offset when they do.
+type NodeClients struct{ *nodeProcess }
+
+// StartNodeClients starts the clients' process.
+func StartNodeClients(t testing.TB) *NodeClients {
+	t.Helper()
+	var ports struct{ Control int }
+	return &NodeClients{startNodeProcess(t, "node clients", "clients", "client.mjs", nil, &ports)}
+}
+
+// Connect connects client name to url (base URL and namespace) with auth
+// and returns its socket id.
+func (c *NodeClients) Connect(t testing.TB, name, url string, auth map[string]any) string {
+	t.Helper()
+	res, _ := c.Call(t, "connect", map[string]any{"name": name, "url": url, "auth": auth}).(map[string]any)
+	return fmt.Sprint(res["id"])
+}
+
+// ClientState is what a client knows of its connection.
+type ClientState struct {
+	ID        string
+	Connected bool
+	Recovered bool
+}
+
+// State returns client name's state.
+func (c *NodeClients) State(t testing.TB, name string) ClientState {
+	t.Helper()
+	m, _ := c.Call(t, "state", map[string]any{"name": name}).(map[string]any)
+	s := ClientState{ID: fmt.Sprint(m["id"])}
+	s.Connected, _ = m["connected"].(bool)
+	s.Recovered, _ = m["recovered"].(bool)
+	return s
+}
+
+// Events returns every event client name received, connect and disconnect
+// included, in order.
+func (c *NodeClients) Events(t testing.TB, name string) []Event {
+	t.Helper()
+	list, _ := c.Call(t, "events", map[string]any{"name": name}).([]any)
+	out := make([]Event, 0, len(list))
+	for _, it := range list {
+		m, _ := it.(map[string]any)
+		args, _ := m["args"].([]any)
+		out = append(out, Event{Name: fmt.Sprint(m["event"]), Args: args})
+	}
+	return out
+}
+
+// Close disconnects client name for good.
+func (c *NodeClients) Close(t testing.TB, name string) {
+	t.Helper()
+	c.Call(t, "close", map[string]any{"name": name})
+}
