@@ -413,7 +413,8 @@ func isProbe(m []byte) bool { return string(m) == "2probe" }
 // probeBarrier waits until no upgrade probe is being handed to the engine.
 func (t *Transport) probeBarrier() {
 	t.probeMu.Lock()
-	t.probeMu.Unlock() //nolint:staticcheck // an empty critical section is the point: see probeMu
+	//lint:ignore SA2001 the empty critical section is the point: see probeMu
+	t.probeMu.Unlock()
 }
 
 // finish closes the connection once and tells the engine.
