@@ -2,6 +2,7 @@ package engine
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -21,6 +22,10 @@ const gateTimeout = 3 * time.Second
 // whose CONNECT is in progress until the namespace socket is registered (the
 // namespace's "connection" event), for at most gateTimeout.
 type connectGate struct {
+	// waiting counts the CONNECTs in progress: while it is zero, which is
+	// nearly always, packets pass without taking mu.
+	waiting atomic.Int64
+
 	mu sync.Mutex
 	// pending[sid][nsp] is closed once the namespace socket is registered.
 	pending map[string]map[string]chan struct{}
@@ -60,7 +65,9 @@ func (g *connectGate) inbound(sid string, packet []byte) {
 		g.connecting(sid, nsp)
 		return
 	}
-	g.wait(sid, nsp)
+	if g.waiting.Load() > 0 {
+		g.wait(sid, nsp)
+	}
 }
 
 func (g *connectGate) connecting(sid, nsp string) {
@@ -71,15 +78,24 @@ func (g *connectGate) connecting(sid, nsp string) {
 		byNsp = make(map[string]chan struct{}, 1)
 		g.pending[sid] = byNsp
 	}
+	if old, again := byNsp[nsp]; again {
+		close(old) // a CONNECT repeated: what waited on the first goes on
+	} else {
+		g.waiting.Add(1)
+	}
 	byNsp[nsp] = make(chan struct{})
 }
 
 func (g *connectGate) connected(sid, nsp string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if ch, ok := g.pending[sid][nsp]; ok {
+	byNsp := g.pending[sid]
+	if ch, ok := byNsp[nsp]; ok {
 		close(ch)
-		delete(g.pending[sid], nsp)
+		g.waiting.Add(-1)
+		if delete(byNsp, nsp); len(byNsp) == 0 {
+			delete(g.pending, sid) // an idle session keeps nothing here
+		}
 	}
 }
 
@@ -104,6 +120,7 @@ func (g *connectGate) forget(sid string) {
 	defer g.mu.Unlock()
 	for _, ch := range g.pending[sid] {
 		close(ch)
+		g.waiting.Add(-1)
 	}
 	delete(g.pending, sid)
 }

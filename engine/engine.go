@@ -277,23 +277,24 @@ func (ps *pollingSession) close() {
 	ps.mu.Unlock()
 }
 
-// probe delivers an upgrade probe unless the session has closed.
-func (ps *pollingSession) probe(deliver func()) {
+// probe is the Inbound answer for an upgrade probe: deliver it unless the
+// session has closed, holding mu until the engine has handled it.
+func (ps *pollingSession) probe() (deliver bool, done func()) {
 	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if !ps.closed {
-		deliver()
+	if ps.closed {
+		ps.mu.Unlock()
+		return false, nil
 	}
+	return true, ps.mu.Unlock
 }
 
 // inbound sees every text message read by Parley's WebSocket transport
-// before the engine does.
-func (e *Engine) inbound(sid string, msg []byte, deliver func()) {
+// before the engine does (wstransport.Config.Inbound).
+func (e *Engine) inbound(sid string, msg []byte) (deliver bool, done func()) {
 	switch string(msg) {
 	case "2probe":
 		if v, ok := e.sessions.Load(sid); ok {
-			v.(*pollingSession).probe(deliver)
-			return
+			return v.(*pollingSession).probe()
 		}
 	case "5":
 		if v, ok := e.sessions.Load(sid); ok {
@@ -301,7 +302,7 @@ func (e *Engine) inbound(sid string, msg []byte, deliver func()) {
 		}
 	}
 	e.gate.inbound(sid, msg)
-	deliver()
+	return true, nil
 }
 
 // logClose records why a session ended. A client that breaks the protocol

@@ -41,12 +41,13 @@ type Config struct {
 	// GoroutineReader makes every connection read with its own goroutine,
 	// even where the readiness loop is available. default: false
 	GoroutineReader bool
-	// Inbound, when set, is called with every text message of a session
-	// instead of handing it to the engine: it must call deliver (at most
-	// once) for the engine to see it. It runs on the reading goroutine and
-	// may hold a message back for a moment, or drop it (the engine uses it
-	// to close races in the library). default: every message is delivered
-	Inbound func(sid string, message []byte, deliver func())
+	// Inbound, when set, sees every text message of a session before the
+	// engine does, on the reading goroutine. It may hold the message back
+	// for a moment by blocking, or drop it (deliver false); a non-nil done
+	// is called once the engine has handled the message (the engine uses
+	// this to close races in the library). default: every message is
+	// delivered
+	Inbound func(sid string, message []byte) (deliver bool, done func())
 	// Logger receives the transport's log lines. default: slog.Default()
 	Logger *slog.Logger
 }
@@ -314,10 +315,15 @@ func (t *Transport) message(op opcode, payload []byte) {
 			t.probeMu.Lock()
 			defer t.probeMu.Unlock()
 		}
+		deliver, done := true, (func())(nil)
 		if in := t.b.cfg.Inbound; in != nil {
-			in(t.session(), payload, func() { t.OnData(types.NewStringBuffer(payload)) })
-		} else {
+			deliver, done = in(t.session(), payload)
+		}
+		if deliver {
 			t.OnData(types.NewStringBuffer(payload))
+		}
+		if done != nil {
+			done()
 		}
 		// The engine switches to this transport and flushes what it held
 		// for the old one while it handles the upgrade packet.

@@ -50,7 +50,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.DurationVar(&o.pingInterval, "ping-interval", 25*time.Second, "servers' ping interval (both default to Node's)")
 	fs.DurationVar(&o.pingTimeout, "ping-timeout", 20*time.Second, "servers' ping timeout")
 	fs.StringVar(&o.nodeDir, "node-dir", "cmd/parley-bench/node", "directory of the Node peer's server.js")
-	fs.StringVar(&o.gogc, "gogc", "", "GOGC of the Go server (empty: Parley's default, 50)")
+	fs.StringVar(&o.gogc, "gogc", "", "GOGC of the Go server (empty: the Go default, 100)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write every run's figures to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -20,7 +20,6 @@ import (
 	"github.com/parley-chat/parley/adapter"
 	"github.com/parley-chat/parley/engine"
 	"github.com/parley-chat/parley/fanout"
-	"github.com/parley-chat/parley/internal/gctune"
 )
 
 // serveMain is the "serve" subcommand: Parley's engine (transport, fan-out)
@@ -40,7 +39,6 @@ func serveMain(args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	gctune.Apply() // as the parley binary: GOGC=50 unless the environment says otherwise
 	cfg := engine.Config{PingInterval: *pingInterval, PingTimeout: *pingTimeout, Logger: log}
 	cfg.WebSocket.GoroutineReader = *goroutines
 	if *stock {

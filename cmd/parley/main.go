@@ -18,7 +18,6 @@ import (
 
 	"github.com/parley-chat/parley/engine"
 	"github.com/parley-chat/parley/fanout"
-	"github.com/parley-chat/parley/internal/gctune"
 	"github.com/parley-chat/parley/server"
 	"github.com/parley-chat/parley/web"
 )
@@ -40,9 +39,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
-	if gctune.Apply() {
-		log.Debug("parley: GC target set", "GOGC", gctune.Percent)
-	}
 	scfg := server.Config{
 		Addr: cfg.addr,
 		// One fan-out for the engine and the cluster adapter: broadcasts
