@@ -75,6 +75,11 @@ func (c *chat) onConnection(s *socket.Socket) {
 		s.Disconnect(true)
 		return
 	}
+	// The library reports a packet it cannot decode as an "error" event just
+	// before it closes the connection, and says nothing else about it.
+	_ = s.On("error", func(args ...any) {
+		c.log.Info("chat: socket error", "socket", s.Id(), "user", u.UserID, "err", firstArg(args))
+	})
 	ctx, cancel := storeContext()
 	defer cancel()
 	if _, err := c.presence.Join(ctx, u.UserID, string(s.Id())); err != nil {
@@ -105,6 +110,14 @@ func (c *chat) onConnection(s *socket.Socket) {
 	_ = s.Emit("users", users)
 	_ = s.On("private message", func(args ...any) { c.onPrivateMessage(s, u, args) })
 	c.announceOnline(ctx, u.UserID, u.Username, string(s.Id()))
+}
+
+// firstArg is an event's first argument, or nil.
+func firstArg(args []any) any {
+	if len(args) == 0 {
+		return nil
+	}
+	return args[0]
 }
 
 // fail ends a connection the server could not set up (a store is down). The

@@ -3,6 +3,9 @@ package server_test
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/internal/chattest"
 	"github.com/parley-chat/parley/server"
@@ -70,4 +73,52 @@ func TestOtherEventsAreHarmless(t *testing.T) {
 	b.Wait("private message", isPrivate("x"))
 	wantOK(t, send(t, a, map[string]any{"content": "still fine", "to": b.UserID}))
 	b.Wait("private message", isPrivate("still fine"))
+}
+
+// TestMalformedPacketIsLoggedAndClosed sends a packet the Socket.IO parser
+// cannot decode over a raw WebSocket: the server closes that connection (as
+// Node does), logs why with the socket's id, and keeps serving others.
+func TestMalformedPacketIsLoggedAndClosed(t *testing.T) {
+	n := startNode(t, server.Config{})
+	wsURL := "ws" + strings.TrimPrefix(n.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
+	ws, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	read := func() string {
+		t.Helper()
+		_, m, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return string(m)
+	}
+	if m := read(); !strings.HasPrefix(m, "0{") {
+		t.Fatalf("open packet = %q", m)
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`40{"username":"mallory"}`)); err != nil {
+		t.Fatal(err)
+	}
+	for m := ""; !strings.HasPrefix(m, `42["users"`); m = read() {
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte("4zzz not a packet")); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			break // closed by the server
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(n.log.String(), "chat: socket error") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line for the malformed packet:\n%s", n.log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	a := login(t, n.URL, "alice", chattest.WebSocket)
+	b := login(t, n.URL, "bob", chattest.WebSocket)
+	wantOK(t, send(t, a, map[string]any{"content": "still serving", "to": b.UserID}))
 }
