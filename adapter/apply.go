@@ -79,9 +79,6 @@ func (a *NamespaceAdapter) applyLegacy(m *wire.Message) {
 }
 
 func (a *NamespaceAdapter) applyAckBroadcast(m *wire.Message) {
-	if a.core.reqs.has(m.RequestID) {
-		return // our own request, back from Redis
-	}
 	id, requester := m.RequestID, m.UID
 	p := &parser.Packet{Type: parser.EVENT, Data: m.Data}
 	a.deliverWithAck(p, socketOptions(m.Opts), func(n uint64) {
@@ -95,9 +92,6 @@ func (a *NamespaceAdapter) applyAckBroadcast(m *wire.Message) {
 }
 
 func (a *NamespaceAdapter) answerFetch(m *wire.Message) {
-	if a.core.reqs.has(m.RequestID) {
-		return
-	}
 	resp := &wire.Response{Kind: wire.FetchResult, RequestID: m.RequestID, Sockets: []wire.SocketInfo{}}
 	a.Adapter.FetchSockets(socketOptions(m.Opts))(func(local []socket.SocketDetails, _ error) {
 		for _, d := range local {
@@ -110,9 +104,6 @@ func (a *NamespaceAdapter) answerFetch(m *wire.Message) {
 }
 
 func (a *NamespaceAdapter) answerRooms(m *wire.Message) {
-	if a.core.reqs.has(m.RequestID) {
-		return
-	}
 	resp := &wire.Response{Kind: wire.RoomsResult, RequestID: m.RequestID}
 	if m.Kind == wire.Sockets {
 		resp.Kind = wire.SocketsResult

@@ -114,21 +114,23 @@ func benchPublish(b *testing.B, protocol string, recovery bool) {
 // BenchmarkReceive is the receive path of one broadcast from another node,
 // from the subscriber's message to the library's local delivery (to a room
 // whose only member is not connected, so no socket write is timed): channel
-// routing, the single-room check, decoding, the namespace's queue.
+// routing, the single-room check, decoding, the namespace's queue. "own" is
+// this node's own broadcast coming back through the pattern subscription.
 func BenchmarkReceive(b *testing.B) {
 	node, _, a := benchServer(b, Config{})
 	t := node.core.tr.(*classic)
 	a.AddAll("not-connected", types.NewSet[socket.Room]("room1"))
 	for _, tc := range []struct {
-		name, channel string
-		rooms         []string
+		name, channel, uid string
+		rooms              []string
 	}{
-		{"room-with-member", "socket.io#/#room1#", []string{"room1"}},
-		{"room-without-member", "socket.io#/#room2#", []string{"room2"}},
-		{"namespace", "socket.io#/#", nil},
+		{"room-with-member", "socket.io#/#room1#", "other-node", []string{"room1"}},
+		{"room-without-member", "socket.io#/#room2#", "other-node", []string{"room2"}},
+		{"namespace", "socket.io#/#", "other-node", nil},
+		{"own", "socket.io#/#", node.core.uid, nil},
 	} {
 		payload, err := wire.EncodeClassicBroadcast(&wire.Message{
-			Kind: wire.Broadcast, UID: "other-node", Nsp: "/", Data: benchData, Opts: wire.Options{Rooms: tc.rooms},
+			Kind: wire.Broadcast, UID: tc.uid, Nsp: "/", Data: benchData, Opts: wire.Options{Rooms: tc.rooms},
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -159,7 +161,12 @@ func BenchmarkReceiveCluster(b *testing.B) {
 			b.Fatal(err)
 		}
 		msg := &redis.Message{Channel: "socket.io#/#room1#", Payload: string(payload)}
-		waitFor(b, func() bool { return t.hasRoute(msg.Channel) })
+		waitFor(b, func() bool {
+			t.mu.RLock()
+			defer t.mu.RUnlock()
+			_, ok := t.routes[msg.Channel]
+			return ok
+		})
 		b.ReportAllocs()
 		b.SetBytes(int64(len(payload)))
 		b.ResetTimer()

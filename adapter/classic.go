@@ -143,6 +143,9 @@ func (t *classic) onBroadcast(nsp, channel, payload string) {
 			return
 		}
 	}
+	if wire.ClassicBroadcastFrom(payloadBytes(payload), t.c.uid) {
+		return // this node's own broadcast, delivered when it was sent
+	}
 	m, err := wire.DecodeClassicBroadcast(payloadBytes(payload))
 	if err != nil {
 		t.c.malformed(channel, err, len(payload))
@@ -192,13 +195,10 @@ func (t *classic) publish(m *wire.Message, wait bool) (string, error) {
 		payload, err = wire.EncodeClassicRequest(m)
 	}
 	if err != nil {
-		return "", encodeFailed(t.c, t.pub, m.Kind.String(), err)
+		return "", t.pub.encodeFailed(m.Kind.String(), err)
 	}
 	pub := &publication{op: opPublish, key: channel, payload: payload, kind: m.Kind.String()}
-	if wait {
-		pub.result = make(chan pubResult, 1)
-	}
-	return t.pub.send(pub)
+	return t.pub.send(pub, wait)
 }
 
 // respond sends r to the shared response channel, or to the requester's own
@@ -207,14 +207,14 @@ func (t *classic) publish(m *wire.Message, wait bool) (string, error) {
 func (t *classic) respond(requester, nsp string, r *wire.Response) {
 	payload, err := wire.EncodeClassicResponse(r)
 	if err != nil {
-		_ = encodeFailed(t.c, t.pub, "response", err)
+		_ = t.pub.encodeFailed("response", err)
 		return
 	}
 	channel := t.names.ResponseChannel(nsp)
 	if t.specific && requester != "" && r.Kind != wire.ServerSideEmitAck {
 		channel = t.names.NodeResponseChannel(nsp, requester)
 	}
-	_, _ = t.pub.send(&publication{op: opPublish, key: channel, payload: payload, kind: "response"})
+	_, _ = t.pub.send(&publication{op: opPublish, key: channel, payload: payload, kind: "response"}, false)
 }
 
 // serverCount is PUBSUB NUMSUB of the namespace's request channel, summed

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -165,13 +166,36 @@ func (c *core) receive(nsp string, m *wire.Message) {
 		return
 	}
 	if m.UID == c.uid {
-		if off := m.Offset; off != "" && a.recovery {
-			a.inbox.add(func() { a.noteOffset(off) })
-		}
+		c.receiveOwn(a, m.Offset)
 		return
 	}
 	c.m.received.WithLabelValues(m.Kind.String()).Inc()
 	a.inbox.add(func() { a.apply(m) })
+}
+
+// receiveOwn handles what this node sent coming back: only its stream
+// offset matters, to sessions persisted from then on.
+func (c *core) receiveOwn(a *NamespaceAdapter, offset string) {
+	if offset != "" && a.recovery {
+		a.inbox.add(func() { a.noteOffset(offset) })
+	}
+}
+
+// receiveCluster decodes a ClusterAdapter message (the sharded and streams
+// protocols' Pub/Sub) that came on a channel of namespace nsp. As in Node,
+// a message names its namespace and must match the channel's.
+func (c *core) receiveCluster(channel, nsp, payload string) {
+	m, r, err := wire.DecodeCluster(payloadBytes(payload))
+	switch {
+	case errors.Is(err, wire.ErrUnsupported):
+		c.log.Debug("adapter: ignored a message of an unknown type", "channel", channel)
+	case err != nil:
+		c.malformed(channel, err, len(payload))
+	case r != nil:
+		c.receiveResponse(r)
+	case m.Nsp == nsp:
+		c.receive(nsp, m)
+	}
 }
 
 // receiveResponse hands a response to the request waiting for it.

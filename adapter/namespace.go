@@ -151,19 +151,18 @@ func (a *NamespaceAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOpt
 // this node delivers, its own and those received from the cluster, goes
 // through here, so the write path has one place to be optimised.
 func (a *NamespaceAdapter) deliver(p *parser.Packet, opts *socket.BroadcastOptions) {
-	if !a.mayHaveRecipients(opts) {
-		return
-	}
 	if d := a.core.cfg.Deliverer; d != nil {
-		d.Deliver(a, p, opts)
+		d.Deliver(a, p, opts) // it finds the recipients before it encodes
 		return
 	}
-	a.Adapter.Broadcast(p, opts)
+	if a.mayHaveRecipients(opts) {
+		a.Adapter.Broadcast(p, opts)
+	}
 }
 
 // mayHaveRecipients reports whether a broadcast can reach a local socket.
-// The library encodes the packet before it looks for recipients, which for
-// a room that lives on other nodes is work thrown away.
+// The library's adapter encodes the packet before it looks for recipients,
+// which for a room that lives on other nodes is work thrown away.
 func (a *NamespaceAdapter) mayHaveRecipients(opts *socket.BroadcastOptions) bool {
 	if opts == nil || opts.Rooms == nil || opts.Rooms.Len() == 0 {
 		return a.Nsp().Sockets().Len() > 0
@@ -290,7 +289,7 @@ func (a *NamespaceAdapter) request(r *request, kind wire.Kind, opts *socket.Broa
 	a.core.reqs.add(r, timeout)
 	m := a.message(kind, opts)
 	m.RequestID, m.Data = r.id, data
-	if _, err := a.core.tr.publish(m, true); err != nil {
+	if _, err := a.core.publishWait(m); err != nil {
 		a.core.reqs.finish(r, err)
 	}
 }

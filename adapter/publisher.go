@@ -80,8 +80,12 @@ func newPublisher(rdb redis.UniversalClient, size int, m *metrics, log *slog.Log
 	return p
 }
 
-// send queues pub. With pub.result set it waits for the outcome.
-func (p *publisher) send(pub *publication) (string, error) {
+// send queues pub. With wait it waits for the outcome: Redis took it (and
+// the stream offset XADD gave it) or an error.
+func (p *publisher) send(pub *publication, wait bool) (string, error) {
+	if wait {
+		pub.result = make(chan pubResult, 1)
+	}
 	if p.closed.Load() {
 		return "", ErrClosed
 	}
@@ -238,4 +242,11 @@ func (t *throttledLog) log(msg string, args ...any) {
 		args = append(args, "similar_since_last_line", n)
 	}
 	t.logger.Warn(msg, args...)
+}
+
+// encodeFailed counts and logs a message that could not be encoded.
+func (p *publisher) encodeFailed(kind string, err error) error {
+	p.m.publishErrors.Inc()
+	p.errs.log("adapter: a message could not be encoded and was not published", "kind", kind, "err", err)
+	return fmt.Errorf("adapter: encoding %s: %w", kind, err)
 }

@@ -3,6 +3,7 @@ package adapter
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
@@ -125,19 +126,10 @@ func (a *NamespaceAdapter) RestoreSession(pid socket.PrivateSessionId, offset st
 func includePacket(rooms []string, opts wire.Options) bool {
 	included := len(opts.Rooms) == 0
 	for _, r := range rooms {
-		for _, x := range opts.Except {
-			if r == x {
-				return false
-			}
+		if slices.Contains(opts.Except, r) {
+			return false
 		}
-		if !included {
-			for _, want := range opts.Rooms {
-				if r == want {
-					included = true
-					break
-				}
-			}
-		}
+		included = included || slices.Contains(opts.Rooms, r)
 	}
 	return included
 }

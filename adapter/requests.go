@@ -54,15 +54,6 @@ func (t *requests) add(r *request, timeout time.Duration) {
 	t.mu.Unlock()
 }
 
-// has reports whether id is one of this node's pending requests (the classic
-// protocol filters its own requests by id).
-func (t *requests) has(id string) bool {
-	t.mu.Lock()
-	_, ok := t.all[id]
-	t.mu.Unlock()
-	return ok
-}
-
 // deliver hands a response to its request, if it is still pending.
 func (t *requests) deliver(resp *wire.Response) bool {
 	t.mu.Lock()

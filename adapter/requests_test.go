@@ -83,3 +83,11 @@ func TestRelayRequest(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// has reports whether id is one of the pending requests.
+func (t *requests) has(id string) bool {
+	t.mu.Lock()
+	_, ok := t.all[id]
+	t.mu.Unlock()
+	return ok
+}

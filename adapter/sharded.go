@@ -2,8 +2,6 @@ package adapter
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -140,57 +138,33 @@ func (t *sharded) roomDeleted(nsp, room string, private bool) {
 	})
 }
 
-// hasRoute reports whether channel is subscribed for a namespace.
-func (t *sharded) hasRoute(channel string) bool {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	_, ok := t.routes[channel]
-	return ok
-}
-
-// onMessage decodes what a subscription receives, on its goroutine. As in
-// Node, a message names its namespace and must match the channel's.
+// onMessage hands what a subscription receives, on its goroutine, to the
+// core with the channel's namespace.
 func (t *sharded) onMessage(msg *redis.Message) {
 	t.mu.RLock()
 	nsp, ok := t.routes[msg.Channel]
 	t.mu.RUnlock()
-	if !ok {
-		return // unsubscribed while the message was on its way
-	}
-	m, r, err := wire.DecodeCluster(payloadBytes(msg.Payload))
-	switch {
-	case errors.Is(err, wire.ErrUnsupported):
-		t.c.log.Debug("adapter: ignored a message of an unknown type", "channel", msg.Channel)
-	case err != nil:
-		t.c.malformed(msg.Channel, err, len(msg.Payload))
-	case r != nil:
-		t.c.receiveResponse(r)
-	case m.Nsp == nsp:
-		t.c.receive(nsp, m)
+	if ok { // else unsubscribed while the message was on its way
+		t.c.receiveCluster(msg.Channel, nsp, msg.Payload)
 	}
 }
 
 func (t *sharded) publish(m *wire.Message, wait bool) (string, error) {
 	payload, err := wire.EncodeShardedMessage(m)
 	if err != nil {
-		return "", encodeFailed(t.c, t.pub, m.Kind.String(), err)
+		return "", t.pub.encodeFailed(m.Kind.String(), err)
 	}
-	pub := &publication{op: opSPublish, key: t.names.ShardedChannel(m, t.mode), payload: payload, kind: m.Kind.String()}
-	if wait {
-		pub.result = make(chan pubResult, 1)
-	}
-	_, err = t.pub.send(pub)
-	return "", err
+	return t.pub.send(&publication{op: opSPublish, key: t.names.ShardedChannel(m, t.mode), payload: payload, kind: m.Kind.String()}, wait)
 }
 
 func (t *sharded) respond(requester, nsp string, r *wire.Response) {
 	r.UID, r.Nsp = t.c.uid, nsp
 	payload, err := wire.EncodeShardedResponse(r)
 	if err != nil {
-		_ = encodeFailed(t.c, t.pub, "response", err)
+		_ = t.pub.encodeFailed("response", err)
 		return
 	}
-	_, _ = t.pub.send(&publication{op: opSPublish, key: t.names.NodeChannel(nsp, requester), payload: payload, kind: "response"})
+	_, _ = t.pub.send(&publication{op: opSPublish, key: t.names.NodeChannel(nsp, requester), payload: payload, kind: "response"}, false)
 }
 
 // serverCount is PUBSUB SHARDNUMSUB of the main channel, summed over the
@@ -238,11 +212,4 @@ func (t *sharded) ready() error { return t.sub.ready() }
 func (t *sharded) close(ctx context.Context) error {
 	t.sub.close()
 	return t.pub.close(ctx)
-}
-
-// encodeFailed counts and logs a message that could not be encoded.
-func encodeFailed(c *core, pub *publisher, kind string, err error) error {
-	c.m.publishErrors.Inc()
-	pub.errs.log("adapter: a message could not be encoded and was not published", "kind", kind, "err", err)
-	return fmt.Errorf("adapter: encoding %s: %w", kind, err)
 }

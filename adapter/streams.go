@@ -103,32 +103,28 @@ func (t *streams) unwatch(nsp string) {
 	t.sub.remove(channels, nil)
 }
 
-// onMessage decodes a request or response from Pub/Sub.
+// onMessage hands a request or response from Pub/Sub to the core.
 func (t *streams) onMessage(msg *redis.Message) {
 	t.mu.Lock()
 	nsp, ok := t.routes[msg.Channel]
 	t.mu.Unlock()
-	if !ok {
-		return
-	}
-	m, r, err := wire.DecodeCluster(payloadBytes(msg.Payload))
-	switch {
-	case errors.Is(err, wire.ErrUnsupported):
-		t.c.log.Debug("adapter: ignored a message of an unknown type", "channel", msg.Channel)
-	case err != nil:
-		t.c.malformed(msg.Channel, err, len(msg.Payload))
-	case r != nil:
-		t.c.receiveResponse(r)
-	case m.Nsp == nsp:
-		t.c.receive(nsp, m)
+	if ok {
+		t.c.receiveCluster(msg.Channel, nsp, msg.Payload)
 	}
 }
 
 // onEntry hands a stream entry to its namespace; the entry id is its
 // offset. Entries without a namespace are not messages (Node skips them
-// too).
+// too). This node's own entries are not decoded: only their offset counts.
 func (t *streams) onEntry(stream string, e redis.XMessage) {
-	if nsp, _ := e.Values["nsp"].(string); nsp == "" {
+	nsp, _ := e.Values["nsp"].(string)
+	if nsp == "" {
+		return
+	}
+	if uid, _ := e.Values["uid"].(string); uid == t.c.uid {
+		if a := t.c.namespace(nsp); a != nil {
+			t.c.receiveOwn(a, e.ID)
+		}
 		return
 	}
 	m, err := wire.DecodeStreamEntry(e.Values)
@@ -160,20 +156,17 @@ func (t *streams) publish(m *wire.Message, wait bool) (string, error) {
 	if ephemeral(m) {
 		payload, err := wire.EncodeStreamsMessage(m)
 		if err != nil {
-			return "", encodeFailed(t.c, t.pub, m.Kind.String(), err)
+			return "", t.pub.encodeFailed(m.Kind.String(), err)
 		}
 		pub = &publication{op: t.pubsubOp(), key: t.names.Channel(m.Nsp), payload: payload, kind: m.Kind.String()}
 	} else {
 		fields, err := wire.StreamFields(m, t.cfg.OnlyPlaintext)
 		if err != nil {
-			return "", encodeFailed(t.c, t.pub, m.Kind.String(), err)
+			return "", t.pub.encodeFailed(m.Kind.String(), err)
 		}
 		pub = &publication{op: opXAdd, key: t.stream(m.Nsp), fields: fields, maxLen: t.cfg.MaxLen, kind: m.Kind.String()}
 	}
-	if wait {
-		pub.result = make(chan pubResult, 1)
-	}
-	return t.pub.send(pub)
+	return t.pub.send(pub, wait)
 }
 
 func (t *streams) pubsubOp() pubOp {
@@ -187,10 +180,10 @@ func (t *streams) respond(requester, nsp string, r *wire.Response) {
 	r.UID, r.Nsp = t.c.uid, nsp
 	payload, err := wire.EncodeStreamsResponse(r)
 	if err != nil {
-		_ = encodeFailed(t.c, t.pub, "response", err)
+		_ = t.pub.encodeFailed("response", err)
 		return
 	}
-	_, _ = t.pub.send(&publication{op: t.pubsubOp(), key: t.names.NodeChannel(nsp, requester), payload: payload, kind: "response"})
+	_, _ = t.pub.send(&publication{op: t.pubsubOp(), key: t.names.NodeChannel(nsp, requester), payload: payload, kind: "response"}, false)
 }
 
 // serverCount is PUBSUB NUMSUB (SHARDNUMSUB with sharded Pub/Sub) of the

@@ -18,10 +18,10 @@ import (
 func (t *streams) persist(s wire.Session, window time.Duration) {
 	raw, err := wire.EncodeSession(s)
 	if err != nil {
-		_ = encodeFailed(t.c, t.pub, "session", err)
+		_ = t.pub.encodeFailed("session", err)
 		return
 	}
-	_, _ = t.pub.send(&publication{op: opSet, key: t.cfg.SessionKeyPrefix + s.PID, payload: []byte(raw), ttl: window, kind: "session"})
+	_, _ = t.pub.send(&publication{op: opSet, key: t.cfg.SessionKeyPrefix + s.PID, payload: []byte(raw), ttl: window, kind: "session"}, false)
 }
 
 // restore takes the session of pid (GETDEL, so it is restored at most once)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -340,7 +342,7 @@ func (s *subscriber) session() (live bool, err error) {
 		return false, s.ctx.Err()
 	}
 	s.ps, s.got = ps, 0
-	channels, patterns, seq := keys(s.channels), keys(s.patterns), s.want
+	channels, patterns, seq := slices.Collect(maps.Keys(s.channels)), slices.Collect(maps.Keys(s.patterns)), s.want
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -488,14 +490,6 @@ func (s *subscriber) close() {
 	s.live, s.downErr = false, ErrClosed
 	s.mu.Unlock()
 	s.changed()
-}
-
-func keys(set map[string]struct{}) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	return out
 }
 
 // missing returns the elements of list that set no longer holds.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -263,18 +265,10 @@ func (l *shardLinks) settle() bool {
 	l.routeMu.Lock()
 	defer l.routeMu.Unlock()
 	l.mu.Lock()
-	channels := keysOf(l.where)
+	channels := slices.Collect(maps.Keys(l.where))
 	l.mu.Unlock()
 	routed := l.route(channels)
 	return routed && l.ready() == nil
-}
-
-func keysOf(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // ready returns nil once every channel is subscribed and confirmed.

@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -199,7 +200,7 @@ func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...an
 	if reservedServerEvents[event] {
 		return fmt.Errorf("emitter: %q is a reserved event name", event)
 	}
-	if hasFunc(args) {
+	if slices.ContainsFunc(args, isFunc) {
 		return ErrAck
 	}
 	m := &wire.Message{Kind: wire.ServerSideEmit, UID: wire.EmitterUID, Nsp: n.nsp, Data: append([]any{event}, args...)}
@@ -262,7 +263,7 @@ func (b *Broadcast) Emit(ctx context.Context, event string, args ...any) error {
 	if reservedEvents[event] {
 		return fmt.Errorf("emitter: %q is a reserved event name", event)
 	}
-	if hasFunc(args) {
+	if slices.ContainsFunc(args, isFunc) {
 		return ErrAck
 	}
 	m := b.message(wire.Broadcast)
@@ -297,27 +298,9 @@ func (b *Broadcast) DisconnectSockets(ctx context.Context, closeConn bool) error
 // Node's operators).
 func appendNew(list, rooms []string) []string {
 	for _, r := range rooms {
-		if !contains(list, r) {
+		if !slices.Contains(list, r) {
 			list = append(list, r)
 		}
 	}
 	return list
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func hasFunc(args []any) bool {
-	for _, a := range args {
-		if isFunc(a) {
-			return true
-		}
-	}
-	return false
 }

@@ -107,7 +107,9 @@ func (c *Config) withDefaults() Config {
 		out.WebSocket.Logger = out.Logger
 	}
 	if out.Recovery != nil && out.Recovery.Window <= 0 {
-		out.Recovery = &Recovery{Window: 2 * time.Minute}
+		r := *out.Recovery // the caller's other recovery settings stand
+		r.Window = 2 * time.Minute
+		out.Recovery = &r
 	}
 	return out
 }

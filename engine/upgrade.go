@@ -5,8 +5,9 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
+
+	"github.com/gorilla/websocket"
 )
 
 // serveUpgrade hands a WebSocket upgrade request to the library without
@@ -21,21 +22,9 @@ func (e *Engine) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	e.handler.ServeHTTP(&releasingWriter{w: w}, r.WithContext(context.Background()))
 }
 
-// isWebSocketUpgrade reports whether r asks for a WebSocket upgrade, the
-// requests the library hijacks.
-func isWebSocketUpgrade(r *http.Request) bool {
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		return false
-	}
-	for _, v := range r.Header.Values("Connection") {
-		for _, token := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(token), "upgrade") {
-				return true
-			}
-		}
-	}
-	return false
-}
+// isWebSocketUpgrade reports whether r asks for a WebSocket upgrade: the
+// requests the library hijacks, which it tells with this same gorilla test.
+func isWebSocketUpgrade(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) }
 
 // releasingWriter forwards to net/http's ResponseWriter until Hijack, then
 // drops it: from then on the connection belongs to the transport.

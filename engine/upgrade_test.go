@@ -16,6 +16,7 @@ func TestIsWebSocketUpgrade(t *testing.T) {
 	}{
 		{"websocket", "Upgrade", true},
 		{"WebSocket", "keep-alive, upgrade", true},
+		{"websocket, foo", "Upgrade", true}, // a list, as the library reads it
 		{"websocket", "keep-alive", false},
 		{"h2c", "Upgrade", false},
 		{"", "", false},

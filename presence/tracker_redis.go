@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -43,11 +44,14 @@ var (
 	reapSource string
 	//go:embed lua/renew.lua
 	renewSource string
+	//go:embed lua/restore.lua
+	restoreSource string
 
-	joinScript  = redis.NewScript(joinSource)
-	leaveScript = redis.NewScript(leaveSource)
-	reapScript  = redis.NewScript(reapSource)
-	renewScript = redis.NewScript(renewSource)
+	joinScript    = redis.NewScript(joinSource)
+	leaveScript   = redis.NewScript(leaveSource)
+	reapScript    = redis.NewScript(reapSource)
+	renewScript   = redis.NewScript(renewSource)
+	restoreScript = redis.NewScript(restoreSource)
 )
 
 // reapBatch bounds the sockets of a dead node forgotten in one script call,
@@ -97,6 +101,10 @@ type Redis struct {
 	// cluster took this node for dead.
 	mu    sync.Mutex
 	local map[string]map[string]struct{}
+	// lost is set while a lease found gone waits for its sockets to be
+	// registered again, so that a failed restore is retried even though the
+	// lease itself was renewed.
+	lost atomic.Bool
 }
 
 type redisKeys struct{ prefix string }
@@ -235,25 +243,41 @@ func (r *Redis) Watch(ctx context.Context, changed func(userIDs []string, online
 
 // renew extends this node's lease. If the lease was gone (the cluster took
 // this node for dead while Redis was out of reach), it registers this
-// node's sockets again and reports their users online.
+// node's sockets again and reports their users online. The sockets are
+// listed only then: a renewal that finds its lease alive sends nothing but
+// the node's id, however many sockets the node holds.
 func (r *Redis) renew(ctx context.Context, changed func([]string, bool)) {
 	ctx, cancel := context.WithTimeout(ctx, r.lease/3)
 	defer cancel()
-	entries, users := r.snapshot()
-	keys := []string{r.keys.nodes(), r.keys.nodeSet(r.node), r.keys.online()}
-	args := append([]any{r.node, r.lease.Milliseconds(), r.keys.userPrefix()}, entries...)
-	restored, err := renewScript.Run(ctx, r.rdb, keys, args...).Int64()
-	if err != nil {
-		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			r.log.Warn("presence: renewing this node's lease failed", "node", r.node, "err", err)
-		}
-		return
+	gone, err := renewScript.Run(ctx, r.rdb, []string{r.keys.nodes()}, r.node, r.lease.Milliseconds()).Int64()
+	if err == nil && gone == 1 {
+		r.lost.Store(true)
 	}
-	if restored == 1 && len(users) > 0 {
+	if err == nil && r.lost.Load() {
+		if err = r.restore(ctx, changed); err == nil {
+			r.lost.Store(false)
+		}
+	}
+	if err != nil && (ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded)) {
+		r.log.Warn("presence: renewing this node's lease failed", "node", r.node, "err", err)
+	}
+}
+
+// restore registers this node's sockets again and reports their users
+// online.
+func (r *Redis) restore(ctx context.Context, changed func([]string, bool)) error {
+	entries, users := r.snapshot()
+	keys := []string{r.keys.nodeSet(r.node), r.keys.online()}
+	args := append([]any{r.node, r.keys.userPrefix()}, entries...)
+	if err := restoreScript.Run(ctx, r.rdb, keys, args...).Err(); err != nil {
+		return err
+	}
+	if len(users) > 0 {
 		r.log.Warn("presence: this node had been taken for dead; its users are registered again",
 			"node", r.node, "users", len(users))
 		changed(users, true)
 	}
+	return nil
 }
 
 // snapshot returns this node's sockets as "<userID>/<socketID>" entries and

@@ -95,11 +95,10 @@ func (c *chat) onConnection(s *socket.Socket) {
 		leave()
 		return
 	}
-	if err := c.sessions.Save(ctx, session.Session{ID: u.SessionID, UserID: u.UserID, Username: u.Username, Connected: true}); err != nil {
+	if err := c.saveSession(ctx, u); err != nil {
 		c.fail(s, "session save", err)
 		return
 	}
-	u.saved = time.Now()
 	_ = s.Emit("session", map[string]any{"sessionID": u.SessionID, "userID": u.UserID})
 	s.Join(socket.Room(u.UserID))
 	users, err := c.userList(ctx, u.UserID)
@@ -196,13 +195,9 @@ func (c *chat) onPrivateMessage(s *socket.Socket, u *user, args []any) {
 			args = args[:n-1]
 		}
 	}
-	var payload any
-	if len(args) > 0 {
-		payload = args[0]
-	}
 	ctx, cancel := storeContext()
 	defer cancel()
-	msg, err := c.checkMessage(ctx, u, payload)
+	msg, err := c.checkMessage(ctx, u, firstArg(args))
 	if err != nil {
 		c.log.Info("chat: private message refused", "socket", s.Id(), "user", u.UserID, "reason", err)
 		ack(map[string]any{"error": err.Error()})
@@ -216,20 +211,24 @@ func (c *chat) onPrivateMessage(s *socket.Socket, u *user, args []any) {
 	// s.To excludes the sending socket; a socket in both rooms gets it once.
 	_ = s.To(socket.Room(msg.To), socket.Room(msg.From)).Emit("private message", msg)
 	ack(map[string]any{"ok": true})
+	// An active user's session is saved again now and then, which restarts
+	// its expiry. A failure only costs the refresh: it is logged.
 	if time.Since(u.saved) > c.refresh {
-		c.refreshSession(ctx, u)
+		if err := c.saveSession(ctx, u); err != nil {
+			c.log.Warn("chat: refreshing a session failed", "user", u.UserID, "err", err)
+		}
 	}
 }
 
-// refreshSession saves an active user's session again, restarting its
-// expiry. A failure only costs the refresh: it is logged.
-func (c *chat) refreshSession(ctx context.Context, u *user) {
+// saveSession saves a connected socket's session, which restarts its
+// expiry, and notes when.
+func (c *chat) saveSession(ctx context.Context, u *user) error {
 	s := session.Session{ID: u.SessionID, UserID: u.UserID, Username: u.Username, Connected: true}
 	if err := c.sessions.Save(ctx, s); err != nil {
-		c.log.Warn("chat: refreshing a session failed", "user", u.UserID, "err", err)
-		return
+		return err
 	}
 	u.saved = time.Now()
+	return nil
 }
 
 // checkMessage validates a "private message" payload and its recipient.

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"github.com/parley-chat/parley/session"
 )
 
 // Announcer delivers the chat's presence events (user connected, user
@@ -88,7 +90,7 @@ func (c *chat) markOnline(ctx context.Context, userID string) {
 		return
 	}
 	c.announceOnline(ctx, userID, s.Username, "")
-	c.saveConnected(ctx, userID, true)
+	c.recordConnected(ctx, s, true)
 }
 
 // presenceChanged handles changes the tracker found without a Join or Leave
@@ -114,8 +116,13 @@ func (c *chat) saveConnected(ctx context.Context, userID string, connected bool)
 		c.log.Error("chat: looking up a session to record presence failed", "user", userID, "err", err)
 		return
 	}
+	c.recordConnected(ctx, s, connected)
+}
+
+// recordConnected is saveConnected for a session already looked up.
+func (c *chat) recordConnected(ctx context.Context, s session.Session, connected bool) {
 	s.Connected = connected
 	if err := c.sessions.Save(ctx, s); err != nil {
-		c.log.Error("chat: saving presence in the session failed", "user", userID, "connected", connected, "err", err)
+		c.log.Error("chat: saving presence in the session failed", "user", s.UserID, "connected", connected, "err", err)
 	}
 }

@@ -47,6 +47,11 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 func (m *Memory) Find(_ context.Context, id string) (Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.findLocked(id)
+}
+
+// findLocked is Find with m.mu held.
+func (m *Memory) findLocked(id string) (Session, error) {
 	e, ok := m.sessions[id]
 	if !ok || !time.Now().Before(e.expires) {
 		return Session{}, ErrNotFound
@@ -56,14 +61,14 @@ func (m *Memory) Find(_ context.Context, id string) (Session, error) {
 
 // FindUser returns the session of the user with the given public ID, or
 // ErrNotFound.
-func (m *Memory) FindUser(ctx context.Context, userID string) (Session, error) {
+func (m *Memory) FindUser(_ context.Context, userID string) (Session, error) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	id, ok := m.users[userID]
-	m.mu.Unlock()
 	if !ok {
 		return Session{}, ErrNotFound
 	}
-	return m.Find(ctx, id)
+	return m.findLocked(id)
 }
 
 // Save creates or replaces a session and restarts its TTL.

@@ -19,11 +19,9 @@ const (
 
 // Close status codes Parley sends (RFC 6455 §7.4.1).
 const (
-	CloseNormal          = 1000
-	CloseProtocolError   = 1002
-	CloseInvalidPayload  = 1007
-	ClosePolicyViolation = 1008
-	CloseMessageTooBig   = 1009
+	CloseProtocolError  = 1002
+	CloseInvalidPayload = 1007
+	CloseMessageTooBig  = 1009
 	// closeNoStatus is not sent on the wire: a close frame without a body
 	// (what Node's ws sends from close() without a code) reads as 1005.
 	closeNoStatus = 1005
@@ -131,18 +129,6 @@ func unmask(b []byte, key [4]byte) {
 	}
 	for ; i < len(b); i++ {
 		b[i] ^= key[i&3]
-	}
-}
-
-// headerLen is the size of a server (unmasked) frame header for n bytes.
-func headerLen(n int) int {
-	switch {
-	case n < 126:
-		return 2
-	case n <= 0xFFFF:
-		return 4
-	default:
-		return 10
 	}
 }
 

@@ -237,3 +237,15 @@ type discard struct{}
 
 func (discard) message(opcode, []byte)       {}
 func (discard) control(opcode, []byte) error { return nil }
+
+// headerLen is the size of a server (unmasked) frame header for n bytes.
+func headerLen(n int) int {
+	switch {
+	case n < 126:
+		return 2
+	case n <= 0xFFFF:
+		return 4
+	default:
+		return 10
+	}
+}

@@ -4,7 +4,7 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // metrics are the transport's Prometheus metrics, shared by its connections.
 type metrics struct {
-	conns         prometheus.Gauge
+	conns         prometheus.GaugeFunc
 	queueBytes    prometheus.Gauge
 	backlogged    prometheus.Gauge
 	volatileDrops prometheus.Counter
@@ -12,12 +12,14 @@ type metrics struct {
 	workers       prometheus.GaugeFunc
 }
 
-func newMetrics(workers func() float64) *metrics {
+// conns and workers are read when the metrics are collected: the number
+// of registered connections and of reader workers.
+func newMetrics(conns, workers func() float64) *metrics {
 	m := &metrics{
-		conns: prometheus.NewGauge(prometheus.GaugeOpts{
+		conns: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "parley_ws_connections",
 			Help: "Open WebSocket connections on Parley's transport.",
-		}),
+		}, conns),
 		queueBytes: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "parley_ws_write_queue_bytes",
 			Help: "Bytes waiting in WebSocket write queues (sockets that could not take them at once).",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -94,7 +95,7 @@ func (p *poller) add(t *Transport) error {
 	epfd := p.epfd
 	p.mu.Unlock()
 	t.polled.Store(true)
-	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_ADD, t.id); err != nil {
+	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_ADD); err != nil {
 		t.polled.Store(false)
 		return err
 	}
@@ -104,8 +105,9 @@ func (p *poller) add(t *Transport) error {
 // ctl runs epoll_ctl on the connection's descriptor while the connection
 // holds it open, so a concurrent close cannot hand the number to another
 // socket in between.
-func (p *poller) ctl(t *Transport, epfd, op int, id uint64) error {
+func (p *poller) ctl(t *Transport, epfd, op int) error {
 	var cerr error
+	id := t.id
 	err := t.raw.Control(func(fd uintptr) {
 		ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
 		cerr = syscall.EpollCtl(epfd, op, int(fd), &ev)
@@ -127,7 +129,7 @@ func (p *poller) rearm(t *Transport) {
 	if stopped {
 		return
 	}
-	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_MOD, t.id); err != nil && !t.finished.Load() {
+	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_MOD); err != nil && !t.finished.Load() {
 		p.log.Error("wstransport: re-arming a connection failed, closing it", "sid", t.Sid(), "err", err)
 		t.finish()
 	}
@@ -145,7 +147,7 @@ func (p *poller) remove(t *Transport) {
 	epfd, stopped := p.epfd, p.stopped
 	p.mu.Unlock()
 	if !stopped {
-		_ = p.ctl(t, epfd, syscall.EPOLL_CTL_DEL, t.id) // closing the socket would do it too
+		_ = p.ctl(t, epfd, syscall.EPOLL_CTL_DEL) // closing the socket would do it too
 	}
 }
 
@@ -337,7 +339,7 @@ func (t *Transport) onReadable(rd *rawReader) bool {
 			t.readFailed(err)
 			return false
 		case n == 0:
-			t.readFailed(errEOF)
+			t.readFailed(io.EOF)
 			return false
 		case n < len(rd.buf):
 			return true // drained; the re-arm reports anything newer

@@ -35,6 +35,12 @@ func (r *registry) remove(id uint64) {
 	delete(r.conns, id)
 }
 
+func (r *registry) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.conns)
+}
+
 func (r *registry) all() []*Transport {
 	r.mu.Lock()
 	defer r.mu.Unlock()

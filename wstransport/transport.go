@@ -100,7 +100,10 @@ func NewBuilder(cfg Config) *Builder {
 	if !cfg.GoroutineReader {
 		b.poller = newPoller(cfg.Workers, cfg.Logger, &b.conns)
 	}
-	b.metrics = newMetrics(func() float64 { return float64(b.poller.workerCount()) })
+	b.metrics = newMetrics(
+		func() float64 { return float64(b.conns.len()) },
+		func() float64 { return float64(b.poller.workerCount()) },
+	)
 	return b
 }
 
@@ -231,7 +234,6 @@ func (t *Transport) Construct(ctx *types.HttpContext) {
 	t.SetPerMessageDeflate(nil)
 	t.setupRaw()
 	t.id = t.b.conns.add(t)
-	t.b.metrics.conns.Inc()
 	transports.StartReader(t, ctx.TransportReadPermission(), t.startReading)
 }
 
@@ -442,10 +444,7 @@ func (t *Transport) finish() {
 	if t.conn != nil {
 		_ = t.conn.Close()
 		t.b.conns.remove(t.id)
-		t.b.metrics.conns.Dec()
 	}
 	t.probeBarrier()
 	t.OnClose()
 }
-
-var errEOF = io.EOF

@@ -6,10 +6,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
+	"github.com/zishang520/socket.io/parsers/engine/v3/parser"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
@@ -68,7 +70,7 @@ func (t *Transport) send(b []byte, kind writeKind) bool {
 		if t.headPartial {
 			at = 1
 		}
-		t.queue = append(t.queue[:at:at], append(net.Buffers{b}, t.queue[at:]...)...)
+		t.queue = slices.Insert(t.queue, at, b)
 		t.queued += len(b)
 		t.b.metrics.queueBytes.Add(float64(len(b)))
 		t.mu.Unlock()
@@ -140,11 +142,14 @@ func (t *Transport) takeBatch() (net.Buffers, int) {
 		n += len(t.queue[k])
 		k++
 	}
+	// The batch's capacity ends where the rest of the queue begins, and
+	// writing it only touches its own entries: the two can share the array.
+	// An emptied queue lets its array go: an idle connection keeps none.
 	bufs := t.queue[:k:k]
 	if k == len(t.queue) {
 		t.queue = nil
 	} else {
-		t.queue = append(net.Buffers(nil), t.queue[k:]...)
+		t.queue = t.queue[k:]
 	}
 	t.headPartial = false
 	return bufs, n
@@ -226,12 +231,6 @@ func dataLen(p *packet.Packet) int {
 	return 64
 }
 
-// typeBytes maps Engine.IO packet types to their wire character.
-var typeBytes = map[packet.Type]byte{
-	packet.OPEN: '0', packet.CLOSE: '1', packet.PING: '2', packet.PONG: '3',
-	packet.MESSAGE: '4', packet.UPGRADE: '5', packet.NOOP: '6',
-}
-
 // appendPacket appends one packet as one frame. Engine.IO 4 text and binary
 // messages are framed straight from their buffers; anything else goes
 // through the engine's parser.
@@ -243,7 +242,7 @@ func (t *Transport) appendPacket(dst []byte, p *packet.Packet) ([]byte, error) {
 		return appendBuffer(dst, p.Options.WsPreEncodedFrame, 0), nil
 	}
 	if t.Protocol() == 4 {
-		tb, ok := typeBytes[p.Type]
+		tb, ok := parser.PACKET_TYPES[p.Type]
 		switch d := p.Data.(type) {
 		case nil:
 			if ok {
@@ -303,7 +302,7 @@ func NewMessage(encoded []types.BufferInterface) *Message {
 	for _, b := range encoded {
 		size += maxHeaderLen + 1 + b.Len()
 	}
-	m := &Message{frames: make([]byte, 0, size), binary: len(encoded) > 1}
+	m := &Message{frames: make([]byte, 0, size)}
 	for i, b := range encoded {
 		if _, text := b.(*types.StringBuffer); text && i == 0 {
 			m.frames = appendBuffer(m.frames, b, '4')

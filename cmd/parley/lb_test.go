@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,7 +16,7 @@ import (
 // cluster's nodes.
 type haproxy struct {
 	url  string
-	logs *bytes.Buffer
+	logs *syncBuffer
 }
 
 // startHAProxy runs Debian's haproxy with the repository's configuration,
@@ -41,7 +40,7 @@ func startHAProxy(t *testing.T, c *cluster) *haproxy {
 		"PARLEY2="+strings.TrimPrefix(c.nodes[1].url, "http://"),
 		"PARLEY3="+strings.TrimPrefix(c.nodes[2].url, "http://"),
 	)
-	h := &haproxy{url: "http://127.0.0.1:" + port, logs: &bytes.Buffer{}}
+	h := &haproxy{url: "http://127.0.0.1:" + port, logs: &syncBuffer{}}
 	cmd.Stdout, cmd.Stderr = h.logs, h.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -122,8 +123,27 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 type proc struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *bytes.Buffer
+	logs *syncBuffer
 	done chan error
+}
+
+// syncBuffer collects a process's output (exec copies it from another
+// goroutine) while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startBinary runs the parley binary on a free port with extra args and
@@ -133,7 +153,7 @@ func startBinary(t *testing.T, env []string, args ...string) *proc {
 	port := freePort(t)
 	cmd := exec.Command(binary, append([]string{"--addr", "127.0.0.1:" + port}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	p := &proc{cmd: cmd, url: "http://127.0.0.1:" + port, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, url: "http://127.0.0.1:" + port, logs: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -229,7 +249,7 @@ func TestLogsAreStructured(t *testing.T) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	<-p.done
 	p.done <- nil
-	sc := bufio.NewScanner(bytes.NewReader(p.logs.Bytes()))
+	sc := bufio.NewScanner(strings.NewReader(p.logs.String()))
 	for sc.Scan() {
 		if line := sc.Text(); !strings.Contains(line, "level=WARN") && !strings.Contains(line, "level=ERROR") {
 			t.Errorf("a line below the warn level was logged: %q", line)

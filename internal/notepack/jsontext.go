@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -78,7 +77,7 @@ func appendJSONStringMap(b []byte, m map[string]any, depth int) ([]byte, error) 
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, strings.Compare)
+	slices.Sort(keys)
 	b = append(b, '{')
 	var err error
 	for i, k := range keys {

@@ -1,6 +1,7 @@
 package notepack
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -31,24 +32,23 @@ func arrayIndex(key string) (uint64, bool) {
 // whose other keys were inserted in sorted order: array indexes first,
 // numerically, then the remaining keys bytewise.
 func compareJSKeys(a, b string) int {
-	ai, aIsIndex := arrayIndex(a)
-	bi, bIsIndex := arrayIndex(b)
-	switch {
-	case aIsIndex && bIsIndex:
-		return cmpUint(ai, bi)
-	case aIsIndex:
-		return -1
-	case bIsIndex:
-		return 1
+	if c := compareIndexes(a, b); c != 0 {
+		return c
 	}
 	return strings.Compare(a, b)
 }
 
-func cmpUint(a, b uint64) int {
+// compareIndexes puts array indexes first, in numeric order; any two other
+// keys compare equal.
+func compareIndexes(a, b string) int {
+	ai, aIsIndex := arrayIndex(a)
+	bi, bIsIndex := arrayIndex(b)
 	switch {
-	case a < b:
+	case aIsIndex && bIsIndex:
+		return cmp.Compare(ai, bi)
+	case aIsIndex:
 		return -1
-	case a > b:
+	case bIsIndex:
 		return 1
 	}
 	return 0
@@ -64,19 +64,7 @@ func sortJSKeys(keys []string) {
 // array indexes move to the front in numeric order, the other keys keep their
 // insertion order. JSON objects parsed by Node end up in this order.
 func hoistArrayIndexes(m Map) {
-	slices.SortStableFunc(m, func(a, b KV) int {
-		ai, aIsIndex := arrayIndex(a.Key)
-		bi, bIsIndex := arrayIndex(b.Key)
-		switch {
-		case aIsIndex && bIsIndex:
-			return cmpUint(ai, bi)
-		case aIsIndex:
-			return -1
-		case bIsIndex:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(m, func(a, b KV) int { return compareIndexes(a.Key, b.Key) })
 }
 
 // jsDateLayout is what Date.prototype.toString prints in a UTC process.

@@ -40,9 +40,6 @@ func (c Classic) prefix() string {
 // BroadcastChannel is the channel of broadcasts in nsp: "socket.io#/#".
 func (c Classic) BroadcastChannel(nsp string) string { return c.prefix() + "#" + nsp + "#" }
 
-// BroadcastPattern matches every broadcast channel of nsp.
-func (c Classic) BroadcastPattern(nsp string) string { return c.BroadcastChannel(nsp) + "*" }
-
 // RoomChannel is the channel of broadcasts to exactly one room.
 func (c Classic) RoomChannel(nsp, room string) string { return c.BroadcastChannel(nsp) + room + "#" }
 
@@ -100,6 +97,26 @@ func EncodeClassicBroadcast(m *Message) ([]byte, error) {
 		opts = encodeOptions(m.Opts, true)
 	}
 	return notepack.Marshal([]any{m.UID, packet, opts})
+}
+
+// ClassicBroadcastFrom reports whether a broadcast's payload starts with
+// uid, read without decoding the rest: with the pattern subscription a node
+// receives its own broadcasts back, and would otherwise decode each one
+// only to drop it. A payload it cannot read this way is not from uid.
+func ClassicBroadcastFrom(payload []byte, uid string) bool {
+	if len(payload) < 2 || payload[0] < 0x92 || payload[0] > 0x9f { // fixarray of 2 or more
+		return false
+	}
+	b, n := payload[1:], 0
+	switch {
+	case b[0] >= 0xa0 && b[0] <= 0xbf: // fixstr
+		n, b = int(b[0]&0x1f), b[1:]
+	case b[0] == 0xd9 && len(b) >= 2: // str 8
+		n, b = int(b[1]), b[2:]
+	default:
+		return false
+	}
+	return n == len(uid) && len(b) >= n && string(b[:n]) == uid
 }
 
 // DecodeClassicBroadcast reads [uid, packet, opts] from a broadcast channel.

@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/parley-chat/parley/internal/wire"
@@ -71,5 +72,35 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	if _, err := wire.DecodeClassicRequest([]byte(`{"type":42}`)); !errors.Is(err, wire.ErrUnsupported) {
 		t.Errorf("unknown type: %v, want ErrUnsupported", err)
+	}
+}
+
+// TestClassicBroadcastFrom reads the sender of encoded broadcasts without
+// decoding them, and never claims a payload it cannot read that way.
+func TestClassicBroadcastFrom(t *testing.T) {
+	for _, uid := range []string{"Ab3x9Z", strings.Repeat("u", 40), wire.EmitterUID} {
+		m := &wire.Message{Kind: wire.Broadcast, UID: uid, Nsp: "/", Data: []any{"ev", 1.5}, Opts: wire.Options{Rooms: []string{"r"}}}
+		payload, err := wire.EncodeClassicBroadcast(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !wire.ClassicBroadcastFrom(payload, uid) {
+			t.Errorf("uid %q not recognised in its own broadcast", uid)
+		}
+		for _, other := range []string{uid[:len(uid)-1], uid + "x", "", "other"} {
+			if wire.ClassicBroadcastFrom(payload, other) {
+				t.Errorf("broadcast of %q taken as from %q", uid, other)
+			}
+		}
+		for n := range len(uid) + 2 {
+			if wire.ClassicBroadcastFrom(payload[:n], uid) {
+				t.Errorf("truncated payload (%d bytes) taken as from %q", n, uid)
+			}
+		}
+	}
+	for _, junk := range [][]byte{nil, {0x93}, []byte(`["abc",{},{}]`), {0x91, 0xa3, 'a', 'b', 'c'}} {
+		if wire.ClassicBroadcastFrom(junk, "abc") {
+			t.Errorf("%q taken as from abc", junk)
+		}
 	}
 }

@@ -117,10 +117,17 @@ func NegativeStream(count int, nsp string) bool {
 	return count > 1 && javaHash(nsp)%int32(count) < 0
 }
 
+// javaHash is Java's String.hashCode (over UTF-16 code units), which the
+// Node adapter uses to pick a namespace's stream.
 func javaHash(s string) int32 {
 	var h int32
-	for _, u := range utf16.Encode([]rune(s)) {
-		h = h*31 + int32(u)
+	for _, r := range s {
+		if r >= 0x10000 {
+			hi, lo := utf16.EncodeRune(r)
+			h = h*31 + hi
+			r = lo
+		}
+		h = h*31 + r
 	}
 	return h
 }
