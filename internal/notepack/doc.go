@@ -27,6 +27,14 @@
 //     becomes time.Time, and unknown extensions become [type, bytes].
 //   - Decode never panics and never allocates more than the input justifies,
 //     because messages come from the network.
+//   - Marshal and MarshalJSONText never drop content silently: byte buffers
+//     other than []byte (Binary, such as the socket.io library's
+//     *types.BytesBuffer) are binary, and a value that cannot be represented
+//     (channels, functions, streams, structs that would become an empty
+//     map, values nested too deeply) is an error wrapping ErrUnsupported.
+//   - Go integers beyond ±2^53 are written as the JavaScript number they
+//     stand for (the nearest float64), so every receiver, Go or Node,
+//     reads the same value.
 //
 // Where notepack itself produces wrong bytes (whole numbers of magnitude 2^64
 // and above wrap around modulo 2^64 in notepack), Marshal deliberately writes

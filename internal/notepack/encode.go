@@ -15,13 +15,24 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// maxDepth bounds nesting in both directions: a cyclic Go value fails to
-// encode instead of overflowing the stack, and hostile input cannot make the
-// decoder recurse without limit. Node gives up at a similar depth (its call
-// stack overflows).
+// maxDepth bounds nesting when decoding: hostile input cannot make the
+// decoder recurse without limit.
 const maxDepth = 10000
 
 var errTooDeep = errors.New("notepack: value nested too deeply")
+
+// maxEncodeDepth bounds nesting in what Marshal and MarshalJSONText write.
+// Node.js peers decode msgpack and JSON recursively and overflow their call
+// stack at about 2,500 levels (notepack.io and JSON.parse, Node 20), so a
+// deeper value is refused here rather than sent to peers that would fail on
+// it; a cyclic Go value fails the same way instead of overflowing the stack.
+const maxEncodeDepth = 1000
+
+var errEncodeTooDeep = fmt.Errorf("%w: value nested more than %d levels deep (or cyclic)", ErrUnsupported, maxEncodeDepth)
+
+// maxSafeInteger is 2^53: every integer up to it in magnitude is a
+// JavaScript number exactly; larger ones stand for the nearest float64.
+const maxSafeInteger = 1 << 53
 
 // maxPooledBuffer keeps one huge message from pinning its buffer in the pool.
 const maxPooledBuffer = 64 << 10
@@ -58,8 +69,12 @@ func newMsgpackEncoder(w io.Writer) *msgpack.Encoder {
 //     writes null), bool → bool, string → str;
 //   - Go integers and whole float64/float32/json.Number values → the smallest
 //     integer form (unsigned forms for non-negative values); other numbers,
-//     NaN and ±Inf → float64;
-//   - []byte and byte arrays → bin; time.Time → timestamp extension -1;
+//     NaN and ±Inf → float64. Integers beyond ±2^53 are first rounded to the
+//     nearest float64, the JavaScript number they stand for, so Go and
+//     Node.js receivers read the same value;
+//   - []byte, byte arrays and Binary values (byte buffers such as the
+//     socket.io library's *types.BytesBuffer) → bin; time.Time → timestamp
+//     extension -1;
 //   - slices and arrays → array;
 //   - maps with string (or numeric or bool, stringified) keys → map, keys in
 //     JavaScript order: array-index keys ("0", "7") numerically first, then
@@ -75,6 +90,14 @@ func newMsgpackEncoder(w io.Writer) *msgpack.Encoder {
 //
 // Unlike notepack there is no "undefined": a key whose value Node would leave
 // undefined must be left out of the map by the caller.
+//
+// Marshal never writes a value's content away silently. It returns an error
+// wrapping ErrUnsupported for channels, functions, complex numbers, streams
+// (io.Reader values that are not Binary), map keys other than strings,
+// numbers and bools, values nested more than 1,000 levels deep (cyclic ones
+// included), and structs that have data but no exported field (which would
+// become an empty map), also when such a struct is reachable through the
+// exported fields of another.
 func Marshal(v any) ([]byte, error) {
 	p := encoderPool.Get().(*encoder)
 	p.buf.Reset()
@@ -109,7 +132,7 @@ func (s *encodeState) encode(v any) error {
 	case bool:
 		return e.EncodeBool(x)
 	case int:
-		return e.EncodeInt(int64(x))
+		return encodeInt(e, int64(x))
 	case int8:
 		return e.EncodeInt(int64(x))
 	case int16:
@@ -117,9 +140,9 @@ func (s *encodeState) encode(v any) error {
 	case int32:
 		return e.EncodeInt(int64(x))
 	case int64:
-		return e.EncodeInt(x)
+		return encodeInt(e, x)
 	case uint:
-		return e.EncodeUint(uint64(x))
+		return encodeUint(e, uint64(x))
 	case uint8:
 		return e.EncodeUint(uint64(x))
 	case uint16:
@@ -127,7 +150,7 @@ func (s *encodeState) encode(v any) error {
 	case uint32:
 		return e.EncodeUint(uint64(x))
 	case uint64:
-		return e.EncodeUint(x)
+		return encodeUint(e, x)
 	case float64:
 		return encodeNumber(e, x)
 	case float32:
@@ -161,10 +184,10 @@ func (s *encodeState) encode(v any) error {
 	return s.encodeOther(v)
 }
 
-// encodeNested encodes a child value, enforcing maxDepth.
+// encodeNested encodes a child value, enforcing maxEncodeDepth.
 func (s *encodeState) encodeNested(v any) error {
-	if s.depth >= maxDepth {
-		return errTooDeep
+	if s.depth >= maxEncodeDepth {
+		return errEncodeTooDeep
 	}
 	s.depth++
 	err := s.encode(v)
@@ -276,6 +299,17 @@ func (s *encodeState) encodeOther(v any) error {
 			return fmt.Errorf("notepack: encoding %T as text: %w", v, err)
 		}
 		return s.enc.EncodeString(string(text))
+	case Binary:
+		if isNilPointer(x) {
+			return s.enc.EncodeNil()
+		}
+		data, err := contentOf(x)
+		if err != nil {
+			return err
+		}
+		return s.enc.EncodeBytes(data)
+	case io.Reader:
+		return unsupported(reflect.TypeOf(v), "is a stream (read it into []byte first)")
 	}
 	return s.encodeReflect(reflect.ValueOf(v))
 }
@@ -291,9 +325,9 @@ func (s *encodeState) encodeReflect(rv reflect.Value) error {
 	case reflect.Bool:
 		return e.EncodeBool(rv.Bool())
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return e.EncodeInt(rv.Int())
+		return encodeInt(e, rv.Int())
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return e.EncodeUint(rv.Uint())
+		return encodeUint(e, rv.Uint())
 	case reflect.Float32, reflect.Float64:
 		return encodeNumber(e, rv.Float())
 	case reflect.String:
@@ -308,12 +342,21 @@ func (s *encodeState) encodeReflect(rv reflect.Value) error {
 	case reflect.Map:
 		return s.encodeReflectMap(rv)
 	case reflect.Struct:
-		if err := e.EncodeValue(rv); err != nil {
-			return fmt.Errorf("notepack: encoding %s: %w", rv.Type(), err)
-		}
-		return nil
+		return s.encodeStruct(rv)
 	}
-	return fmt.Errorf("notepack: cannot encode %s", rv.Type())
+	return unsupported(rv.Type(), "has no msgpack form")
+}
+
+// encodeStruct hands a struct to vmihailenco once it is known not to lose
+// content that the struct encoder cannot see.
+func (s *encodeState) encodeStruct(rv reflect.Value) error {
+	if err := checkType(rv.Type()); err != nil {
+		return err
+	}
+	if err := s.enc.EncodeValue(rv); err != nil {
+		return fmt.Errorf("notepack: encoding %s: %w", rv.Type(), err)
+	}
+	return nil
 }
 
 // encodeList writes a slice or array: bytes as bin, anything else as array.
@@ -368,5 +411,5 @@ func propertyName(k reflect.Value) (string, error) {
 	case reflect.Bool:
 		return strconv.FormatBool(k.Bool()), nil
 	}
-	return "", fmt.Errorf("notepack: cannot encode map key of type %s", k.Type())
+	return "", unsupported(k.Type(), "is not a map key JavaScript can name")
 }

@@ -101,7 +101,12 @@ func TestMarshalNumbers(t *testing.T) {
 		{json.Number("-1.5"), "cbbff8000000000000"},
 		{json.Number("1e400"), "cb7ff0000000000000"},
 		{json.Number("9007199254740993"), "cf0020000000000000"}, // rounded like Number("9007199254740993")
-		{uint64(math.MaxUint64), "cfffffffffffffffff"},
+		// Integers beyond ±2^53 are the JavaScript numbers they stand for.
+		{uint64(math.MaxUint64), "cb43f0000000000000"}, // 2^64, beyond uint64: float64
+		{int64(1<<53 + 1), "cf0020000000000000"},       // 2^53
+		{1<<53 + 3, "cf0020000000000004"},              // int: 2^53 + 4, ties to even
+		{uint(1<<60 + 1), "cf1000000000000000"},        // 2^60
+		{int64(-(1<<53 + 1)), "d3ffe0000000000000"},    // -2^53
 		{int64(math.MinInt64), "d38000000000000000"},
 		{0x1p63, "cf8000000000000000"},
 		{float32(0.1), "cb3fb99999a0000000"},
@@ -178,8 +183,8 @@ func TestMarshalTextAndJSONMarshalers(t *testing.T) {
 func TestMarshalRejectsCyclesAndUnsupported(t *testing.T) {
 	cyclic := map[string]any{}
 	cyclic["self"] = cyclic
-	if _, err := Marshal(cyclic); !errors.Is(err, errTooDeep) {
-		t.Fatalf("cyclic map: err = %v, want errTooDeep", err)
+	if _, err := Marshal(cyclic); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("cyclic map: err = %v, want ErrUnsupported", err)
 	}
 	if _, err := Marshal(make(chan int)); err == nil || !strings.HasPrefix(err.Error(), "notepack: ") {
 		t.Fatalf("chan: err = %v", err)

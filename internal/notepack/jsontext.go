@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -14,10 +16,15 @@ import (
 // byte for byte, but walks the dynamic types messages are made of itself:
 // encoding/json re-parses (compacts) what every nested Map.MarshalJSON
 // returns, which made JSON envelopes several times slower to encode than
-// msgpack ones. Other types go through encoding/json.
+// msgpack ones. Other types go through encoding/json. Where encoding/json
+// and JSON.stringify part, it writes what JSON.stringify writes for the
+// equivalent JavaScript value, as Node peers do on the same channels: NaN
+// and ±Infinity as null, -0 as 0, integers beyond ±2^53 as the float64
+// they stand for, and binary (see Binary) as a Buffer's toJSON form,
+// {"type":"Buffer","data":[...]}, rather than base64.
 func appendJSON(b []byte, v any, depth int) ([]byte, error) {
-	if depth > maxDepth {
-		return nil, errTooDeep
+	if depth > maxEncodeDepth {
+		return nil, errEncodeTooDeep
 	}
 	switch x := v.(type) {
 	case nil:
@@ -27,15 +34,23 @@ func appendJSON(b []byte, v any, depth int) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(b, x), nil
 	case int:
-		return strconv.AppendInt(b, int64(x), 10), nil
+		return appendJSONInt(b, int64(x)), nil
 	case int64:
-		return strconv.AppendInt(b, x, 10), nil
+		return appendJSONInt(b, x), nil
 	case uint64:
+		if x > maxSafeInteger {
+			return appendJSONNumber(b, float64(x)), nil
+		}
 		return strconv.AppendUint(b, x, 10), nil
 	case float64:
-		if !math.IsNaN(x) && !math.IsInf(x, 0) {
-			return appendJSONFloat(b, x), nil
+		return appendJSONNumber(b, x), nil
+	case float32:
+		return appendJSONNumber(b, float64(x)), nil
+	case []byte:
+		if x != nil {
+			return appendJSONBuffer(b, x), nil
 		}
+		return append(b, "null"...), nil
 	case []any:
 		if x != nil {
 			return appendJSONList(b, len(x), func(b []byte, i int) ([]byte, error) { return appendJSON(b, x[i], depth+1) })
@@ -51,7 +66,59 @@ func appendJSON(b []byte, v any, depth int) ([]byte, error) {
 	case Map:
 		return appendJSONMap(b, x, depth)
 	}
+	if isJSONOrText(v) {
+		return appendJSONFallback(b, v)
+	}
+	if x, ok := v.(Binary); ok {
+		if isNilPointer(v) {
+			return append(b, "null"...), nil
+		}
+		data, err := contentOf(x)
+		if err != nil {
+			return nil, err
+		}
+		return appendJSONBuffer(b, data), nil
+	}
+	if r, ok := v.(io.Reader); ok {
+		return nil, unsupported(reflect.TypeOf(r), "is a stream (read it into []byte first)")
+	}
+	if err := checkType(reflect.TypeOf(v)); err != nil {
+		return nil, err
+	}
 	return appendJSONFallback(b, v)
+}
+
+// appendJSONInt writes an integer as JSON.stringify writes the number it
+// stands for.
+func appendJSONInt(b []byte, n int64) []byte {
+	if n > maxSafeInteger || n < -maxSafeInteger {
+		return appendJSONNumber(b, float64(n))
+	}
+	return strconv.AppendInt(b, n, 10)
+}
+
+// appendJSONNumber writes f as JSON.stringify does: null for NaN and the
+// infinities, 0 for -0.
+func appendJSONNumber(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return append(b, "null"...)
+	case f == 0:
+		return append(b, '0')
+	}
+	return appendJSONFloat(b, f)
+}
+
+// appendJSONBuffer writes bytes as JSON.stringify writes a Node Buffer.
+func appendJSONBuffer(b []byte, data []byte) []byte {
+	b = append(b, `{"type":"Buffer","data":[`...)
+	for i, c := range data {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, uint64(c), 10)
+	}
+	return append(b, "]}"...)
 }
 
 func appendJSONList(b []byte, n int, elem func([]byte, int) ([]byte, error)) ([]byte, error) {

@@ -38,6 +38,22 @@ func encodeNumber(e *msgpack.Encoder, f float64) error {
 	return e.EncodeFloat64(f)
 }
 
+// encodeInt writes a Go integer as the JavaScript number it stands for.
+func encodeInt(e *msgpack.Encoder, n int64) error {
+	if n > maxSafeInteger || n < -maxSafeInteger {
+		return encodeNumber(e, float64(n))
+	}
+	return e.EncodeInt(n)
+}
+
+// encodeUint is encodeInt for unsigned integers.
+func encodeUint(e *msgpack.Encoder, n uint64) error {
+	if n > maxSafeInteger {
+		return encodeNumber(e, float64(n))
+	}
+	return e.EncodeUint(n)
+}
+
 // jsonNumber converts n the way JavaScript's Number() would: the nearest
 // float64, with out-of-range magnitudes becoming ±Infinity.
 func jsonNumber(n json.Number) (float64, error) {

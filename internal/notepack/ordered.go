@@ -45,9 +45,12 @@ func (m Map) MarshalJSON() ([]byte, error) { return appendJSON(nil, m, 0) }
 
 // MarshalJSONText returns the JSON encoding of v as JSON.stringify writes it
 // for the equivalent JavaScript value: no HTML escaping (encoding/json still
-// escapes U+2028 and U+2029, which JSON readers treat alike), and Maps in
-// their own key order. Apart from the HTML escaping, the bytes are those of
-// encoding/json.
+// escapes U+2028 and U+2029, which JSON readers treat alike), Maps in their
+// own key order, NaN and ±Infinity as null, -0 as 0, integers beyond ±2^53
+// rounded to the float64 they stand for, and binary (see Binary) in a Node
+// Buffer's JSON form {"type":"Buffer","data":[...]}. Otherwise the bytes are
+// those of encoding/json. It refuses what Marshal refuses, with an error
+// wrapping ErrUnsupported.
 func MarshalJSONText(v any) ([]byte, error) { return appendJSON(nil, v, 0) }
 
 // trimNewline drops the newline json.Encoder writes after each value.
