@@ -31,23 +31,24 @@ type Binary interface {
 	Bytes() []byte
 }
 
-// BinaryBytes returns v's content when v is binary: a non-nil []byte or a
-// non-nil Binary (see Binary). Every encoder of Parley's cluster messages
-// decides what is binary through it.
-func BinaryBytes(v any) ([]byte, bool) {
+// BinaryBytes reports whether v is binary, a non-nil []byte or a non-nil
+// Binary (see Binary), and returns its content; err is set when a Binary
+// cannot give it (its Bytes method panicked). Every encoder of Parley's
+// cluster messages decides what is binary through it.
+func BinaryBytes(v any) (data []byte, ok bool, err error) {
 	switch x := v.(type) {
 	case []byte:
-		return x, x != nil
+		return x, x != nil, nil
 	case json.Marshaler, encoding.TextMarshaler:
-		return nil, false
+		return nil, false, nil
 	case Binary:
 		if isNilPointer(x) {
-			return nil, false
+			return nil, false, nil
 		}
 		data, err := contentOf(x)
-		return data, err == nil
+		return data, true, err
 	}
-	return nil, false
+	return nil, false, nil
 }
 
 // contentOf calls b.Bytes, turning a panic (a buffer whose inner pointer is
@@ -199,4 +200,29 @@ func hasOwnEncoding(t reflect.Type) bool {
 		}
 	}
 	return false
+}
+
+// MaxEncodeDepth is how deeply nested a value Marshal and MarshalJSONText
+// write (see maxEncodeDepth); walkers of values bound for them use it too.
+const MaxEncodeDepth = maxEncodeDepth
+
+// JSONValue returns what JSON.parse makes of encoding/json's text for v:
+// objects as Maps in their key order, arrays as []any, numbers as
+// json.Number, and strings, bools and nil. It is how a value without a
+// dynamic form of its own (a struct, a typed map or slice, a json.Marshaler)
+// reaches peers exactly as the socket.io library's JSON encoder writes it
+// to local clients. Values that encoding/json cannot write, or would write
+// without their content (see Marshal), are an error wrapping
+// ErrUnsupported.
+func JSONValue(v any) (any, error) {
+	if v != nil && !isJSONOrText(v) {
+		if err := checkType(reflect.TypeOf(v)); err != nil {
+			return nil, err
+		}
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %T: %w", ErrUnsupported, v, err)
+	}
+	return parseJSON(data)
 }

@@ -155,9 +155,13 @@ func TestBinaryBytes(t *testing.T) {
 		"[]byte": {[]byte{1}, true}, "empty []byte": {[]byte{}, true}, "nil []byte": {[]byte(nil), false},
 		"BytesBuffer": {types.NewBytesBuffer(nil), true}, "StringBuffer": {types.NewStringBuffer(nil), false},
 		"big.Int": {big.NewInt(1), false}, "string": {"x", false}, "nil Binary": {(*rawBuffer)(nil), false},
+		"zero BytesBuffer": {&types.BytesBuffer{}, true},
 	} {
-		if _, ok := BinaryBytes(c.in); ok != c.ok {
+		if _, ok, _ := BinaryBytes(c.in); ok != c.ok {
 			t.Errorf("%s: binary = %v, want %v", name, ok, c.ok)
 		}
+	}
+	if _, _, err := BinaryBytes(&types.BytesBuffer{}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("a buffer whose Bytes panics: err = %v", err)
 	}
 }

@@ -155,10 +155,13 @@ func DecodeClassicBroadcast(payload []byte) (*Message, error) {
 }
 
 // EncodeClassicRequest writes a request for the request channel: JSON, except
-// broadcasts with acks which Node sends as msgpack (they may carry binary).
-// Keys come in the order Node writes them; a message without UID (the
-// emitter's joins, leaves and disconnects) has no uid key, as Node's emitter
-// writes them.
+// broadcasts with acks which Node sends as msgpack (they may carry binary),
+// and server-side emits that carry binary. Node's adapter writes those as
+// JSON too, where a Buffer becomes {"type":"Buffer","data":[...]}; its
+// receivers read msgpack requests as well, so Parley sends them as msgpack
+// and the bytes arrive as bytes on every node. Keys come in the order Node
+// writes them; a message without UID (the emitter's joins, leaves and
+// disconnects) has no uid key, as Node's emitter writes them.
 func EncodeClassicRequest(m *Message) ([]byte, error) {
 	var req notepack.Map
 	if m.UID != "" {
@@ -204,12 +207,24 @@ func EncodeClassicRequest(m *Message) ([]byte, error) {
 			notepack.KV{Key: "type", Value: classicServerSideEmit},
 			notepack.KV{Key: "data", Value: orEmptyAny(m.Data)},
 		)
+		return encodeClassicPayload(req)
 	case AllRooms:
 		req = append(req, notepack.KV{Key: "type", Value: classicAllRooms})
 	default:
 		return nil, malformed("kind " + m.Kind.String() + " has no classic request form")
 	}
 	return notepack.MarshalJSONText(req)
+}
+
+// encodeClassicPayload writes a request or response carrying event
+// arguments: msgpack when they hold binary, JSON otherwise (dates in their
+// JavaScript form).
+func encodeClassicPayload(v notepack.Map) ([]byte, error) {
+	binary, dates := scan(v)
+	if binary {
+		return notepack.Marshal(v)
+	}
+	return jsonText(v, dates)
 }
 
 // classicPacket is the socket.io packet of a classic broadcast: EVENT, its
@@ -326,7 +341,8 @@ func decodeAckBroadcast(o object, m *Message) error {
 }
 
 // EncodeClassicResponse writes a response for a response channel: JSON,
-// except client acks of a broadcast, which Node sends as msgpack.
+// except client acks of a broadcast, which Node sends as msgpack, and
+// server-side emit answers that carry binary (see EncodeClassicRequest).
 func EncodeClassicResponse(r *Response) ([]byte, error) {
 	var resp notepack.Map
 	switch r.Kind {
@@ -335,7 +351,7 @@ func EncodeClassicResponse(r *Response) ([]byte, error) {
 	case BroadcastAck:
 		return notepack.Marshal(notepack.Map{{Key: "type", Value: classicBroadcastAck}, {Key: "requestId", Value: r.RequestID}, {Key: "packet", Value: r.Packet}})
 	case ServerSideEmitAck:
-		resp = notepack.Map{{Key: "type", Value: classicServerSideEmit}, {Key: "requestId", Value: r.RequestID}, {Key: "data", Value: r.Packet}}
+		return encodeClassicPayload(notepack.Map{{Key: "type", Value: classicServerSideEmit}, {Key: "requestId", Value: r.RequestID}, {Key: "data", Value: r.Packet}})
 	case FetchResult:
 		resp = notepack.Map{{Key: "requestId", Value: r.RequestID}, {Key: "sockets", Value: socketObjects(r.Sockets)}}
 	case RoomsResult:

@@ -354,12 +354,13 @@ func decodeClusterResponse(code int64, data object) (*Response, error) {
 	return r, nil
 }
 
-// scan reports whether v holds binary ([]byte), which Node's hasBinary
-// finds, and dates, which JSON.stringify writes in its own form.
+// scan reports whether v holds binary ([]byte or another
+// notepack.Binary), which Node's hasBinary finds, and dates, which
+// JSON.stringify writes in its own form.
 func scan(v any) (binary, dates bool) {
 	switch x := v.(type) {
-	case []byte:
-		return true, false
+	case nil, string, bool, float64, int, int64, uint64:
+		return false, false
 	case time.Time, *time.Time:
 		return false, true
 	case []any:
@@ -386,6 +387,8 @@ func scan(v any) (binary, dates bool) {
 				return
 			}
 		}
+	default:
+		_, binary, _ = notepack.BinaryBytes(v)
 	}
 	return
 }

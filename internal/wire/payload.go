@@ -1,0 +1,284 @@
+package wire
+
+import (
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/internal/notepack"
+)
+
+// Payload returns the arguments of an event (or of an ack, or of a
+// server-side emit) as the values every node writes the same way, so that
+// the copy a node delivers to its own clients and the copies other nodes,
+// Parley or Node.js, deliver to theirs are the same:
+//
+//   - binary becomes []byte: a []byte (nil is an empty one, which the
+//     socket.io library sends as an empty attachment), any
+//     notepack.Binary (the library's *types.BytesBuffer, what handlers get
+//     for a client's attachment; *bytes.Buffer), and any other io.Reader,
+//     which the socket.io parser also treats as binary, read to its end
+//     once here instead of by the library's encoder;
+//   - numbers are the JavaScript numbers they stand for: NaN and ±Infinity
+//     are nil (JSON.stringify writes null, which is what every client
+//     gets), -0 is 0, float32 and json.Number become float64, and integers
+//     beyond ±2^53 become the nearest float64 (every JavaScript peer reads
+//     them so; a Go client would otherwise read the exact integer from
+//     Parley nodes and the rounded one from Node.js nodes);
+//   - a time.Time becomes its Date.prototype.toJSON string, the text Node.js
+//     peers send for a Date;
+//   - *strings.Reader is text, as the library writes it: a string;
+//   - []any and map[string]any are walked, to any depth up to
+//     notepack.MaxEncodeDepth; a notepack.Map becomes a map[string]any (the
+//     library's encoder finds binary in those only);
+//   - anything else (structs, typed maps and slices, json.Marshaler and
+//     encoding.TextMarshaler values, named scalar types) becomes what
+//     JSON.parse makes of encoding/json's text for it (objects as
+//     map[string]any), which is what the library writes to local clients
+//     for it; binary inside a struct is therefore base64 text there, as it
+//     is locally.
+//
+// Errors wrap notepack.ErrUnsupported: functions (an ack callback is not an
+// argument), channels, complex numbers, structs whose content encoding/json
+// would drop (no exported field, a byte buffer in a field), a reader that
+// fails, values nested too deeply or cyclic. The caller's slices and maps
+// are never modified: what changes is copied.
+func Payload(args []any) ([]any, error) {
+	out, err := payloadList(args, 0)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PayloadValue is Payload for one value (an ack's argument).
+func PayloadValue(v any) (any, error) {
+	out, _, err := payloadValue(v, 0)
+	return out, err
+}
+
+var errPayloadTooDeep = fmt.Errorf("%w: payload nested more than %d levels deep (or cyclic)", notepack.ErrUnsupported, notepack.MaxEncodeDepth)
+
+// payloadValue returns v as Payload describes, and whether that differs
+// from v.
+func payloadValue(v any, depth int) (any, bool, error) {
+	if depth > notepack.MaxEncodeDepth {
+		return nil, false, errPayloadTooDeep
+	}
+	switch x := v.(type) {
+	case nil, string, bool, int8, int16, int32, uint8, uint16, uint32:
+		return v, false, nil
+	case float64:
+		return payloadFloat(x)
+	case int:
+		return payloadInt(int64(x), v)
+	case int64:
+		return payloadInt(x, v)
+	case uint64:
+		if x > 1<<53 {
+			return float64(x), true, nil
+		}
+		return v, false, nil
+	case []byte:
+		if x == nil {
+			return []byte{}, true, nil
+		}
+		return v, false, nil
+	case []any:
+		out, err := payloadList(x, depth)
+		return out, err == nil && !sameSlice(out, x), err
+	case map[string]any:
+		return payloadMap(x, depth)
+	case notepack.Map:
+		return payloadOrdered(x, depth)
+	}
+	out, err := payloadOther(v, depth)
+	return out, true, err
+}
+
+// payloadOther handles the values outside the common dynamic types.
+func payloadOther(v any, depth int) (any, error) {
+	switch x := v.(type) {
+	case float32:
+		out, _, err := payloadFloat(float64(x))
+		return out, err
+	case uint:
+		out, _, err := payloadValue(uint64(x), depth)
+		return out, err
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return nil, fmt.Errorf("%w: json.Number %q: %w", notepack.ErrUnsupported, string(x), err)
+		}
+		out, _, err := payloadFloat(f)
+		return out, err
+	case time.Time:
+		return jsISOString(x), nil
+	case *time.Time:
+		if x == nil {
+			return nil, nil
+		}
+		return jsISOString(*x), nil
+	case *strings.Reader:
+		var b strings.Builder
+		_, err := x.WriteTo(&b)
+		return b.String(), err
+	}
+	if data, ok, err := notepack.BinaryBytes(v); ok {
+		return data, err
+	}
+	return payloadReflect(v, depth)
+}
+
+// payloadReflect handles readers, named scalar types, and values that
+// encoding/json writes.
+func payloadReflect(v any, depth int) (any, error) {
+	rv := reflect.ValueOf(v)
+	if hasJSONForm(v) {
+		return payloadJSON(v, depth)
+	}
+	if r, ok := v.(io.Reader); ok && !(rv.Kind() == reflect.Pointer && rv.IsNil()) {
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading %T: %w", notepack.ErrUnsupported, v, err)
+		}
+		return data, nil
+	}
+	if scalar, ok := baseScalar(rv); ok {
+		out, _, err := payloadValue(scalar, depth)
+		return out, err
+	}
+	if rv.Kind() == reflect.Func || rv.Kind() == reflect.Chan || rv.Kind() == reflect.Complex64 || rv.Kind() == reflect.Complex128 {
+		return nil, fmt.Errorf("%w: %T is not a value a peer can receive", notepack.ErrUnsupported, v)
+	}
+	return payloadJSON(v, depth)
+}
+
+// payloadJSON is what JSON.parse makes of encoding/json's text for v.
+func payloadJSON(v any, depth int) (any, error) {
+	parsed, err := notepack.JSONValue(v)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := payloadValue(parsed, depth)
+	return out, err
+}
+
+// hasJSONForm reports whether v decides its JSON (or text) form itself.
+func hasJSONForm(v any) bool {
+	switch v.(type) {
+	case json.Marshaler, encoding.TextMarshaler:
+		return true
+	}
+	return false
+}
+
+// baseScalar returns a named bool, number or string type's value as its
+// base type.
+func baseScalar(rv reflect.Value) (any, bool) {
+	switch rv.Kind() {
+	case reflect.Bool:
+		return rv.Bool(), true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int(), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return rv.Uint(), true
+	case reflect.Float32, reflect.Float64:
+		return rv.Float(), true
+	case reflect.String:
+		return rv.String(), true
+	}
+	return nil, false
+}
+
+// payloadFloat applies JSON.stringify's view of a number.
+func payloadFloat(f float64) (any, bool, error) {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return nil, true, nil
+	case f == 0 && math.Signbit(f):
+		return 0.0, true, nil
+	}
+	return f, false, nil
+}
+
+func payloadInt(n int64, v any) (any, bool, error) {
+	if n > 1<<53 || n < -(1<<53) {
+		return float64(n), true, nil
+	}
+	return v, false, nil
+}
+
+// payloadList returns items as Payload describes them, copying the slice
+// only if an item changed.
+func payloadList(items []any, depth int) ([]any, error) {
+	out := items
+	for i, item := range items {
+		v, changed, err := payloadValue(item, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			if sameSlice(out, items) {
+				out = append([]any(nil), items...)
+			}
+			out[i] = v
+		}
+	}
+	return out, nil
+}
+
+func payloadMap(m map[string]any, depth int) (any, bool, error) {
+	var out map[string]any
+	for k, item := range m {
+		v, changed, err := payloadValue(item, depth+1)
+		if err != nil {
+			return nil, false, err
+		}
+		if changed {
+			if out == nil {
+				out = make(map[string]any, len(m))
+				for k2, v2 := range m {
+					out[k2] = v2
+				}
+			}
+			out[k] = v
+		}
+	}
+	if out == nil {
+		return m, false, nil
+	}
+	return out, true, nil
+}
+
+// payloadOrdered turns a Map into a map[string]any: the library's encoder
+// looks for binary in map[string]any only (inside a Map it would write a
+// Buffer's JSON form to local clients while other nodes send binary), and
+// writes both kinds' keys in its own order anyway.
+func payloadOrdered(m notepack.Map, depth int) (any, bool, error) {
+	if m == nil {
+		return nil, true, nil
+	}
+	out := make(map[string]any, len(m))
+	for _, kv := range m {
+		v, _, err := payloadValue(kv.Value, depth+1)
+		if err != nil {
+			return nil, false, err
+		}
+		out[kv.Key] = v
+	}
+	return out, true, nil
+}
+
+// sameSlice reports whether a and b share their first element (both are
+// views of one array), which is how payloadList tells that it copied.
+func sameSlice(a, b []any) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
