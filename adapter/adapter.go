@@ -102,7 +102,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer, when set, registers the adapter's Prometheus metrics:
 	// parley_adapter_published_total{kind}, _publish_errors_total,
-	// _publish_dropped_total, _received_total{kind}, _malformed_total,
+	// _publish_dropped_total, _encode_errors_total{kind},
+	// _received_total{kind}, _malformed_total,
 	// _redis_reconnects_total, _subscribed (gauge, 1 while up),
 	// _pending_requests (gauge), _request_timeouts_total, and for the
 	// streams protocol _stream_read_errors_total and

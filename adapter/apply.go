@@ -21,14 +21,19 @@ func (a *NamespaceAdapter) apply(m *wire.Message) {
 	}
 	switch m.Kind {
 	case wire.Broadcast:
+		data, ok := a.fromCluster(m.Data)
+		if !ok {
+			return
+		}
+		m.Data = data
 		if m.RequestID != "" {
 			a.applyAckBroadcast(m)
 			return
 		}
-		p := &parser.Packet{Type: parser.EVENT, Data: m.Data}
+		p := &parser.Packet{Type: parser.EVENT, Data: wire.ClientArgs(m.Data)}
 		opts := socketOptions(m.Opts)
 		if a.recovery && m.Offset != "" && recoverable(p, opts) {
-			p.Data = withOffset(m.Data, m.Offset)
+			p.Data = withOffset(p.Data.([]any), m.Offset)
 		}
 		a.deliver(p, opts)
 	case wire.SocketsJoin, wire.SocketsLeave, wire.DisconnectSockets:
@@ -80,15 +85,28 @@ func (a *NamespaceAdapter) applyLegacy(m *wire.Message) {
 
 func (a *NamespaceAdapter) applyAckBroadcast(m *wire.Message) {
 	id, requester := m.RequestID, m.UID
-	p := &parser.Packet{Type: parser.EVENT, Data: m.Data}
+	p := &parser.Packet{Type: parser.EVENT, Data: wire.ClientArgs(m.Data)}
 	a.deliverWithAck(p, socketOptions(m.Opts), func(n uint64) {
 		a.core.respond(requester, a.name, &wire.Response{Kind: wire.ClientCount, RequestID: id, ClientCount: n})
 	}, func(args []any, err error) {
 		if err != nil {
 			return
 		}
-		a.core.respond(requester, a.name, &wire.Response{Kind: wire.BroadcastAck, RequestID: id, Packet: first(args)})
+		a.respondWithArg(requester, &wire.Response{Kind: wire.BroadcastAck, RequestID: id}, first(args))
 	})
+}
+
+// respondWithArg answers a request with an ack's argument (a client's, a
+// listener's), made what wire.Payload describes: a client's binary ack
+// arrives here as the library's *types.BytesBuffer.
+func (a *NamespaceAdapter) respondWithArg(requester string, r *wire.Response, arg any) {
+	packet, err := wire.PayloadValue(arg)
+	if err != nil {
+		a.core.refuseResponse(a.name, r, err)
+		return
+	}
+	r.Packet = packet
+	a.core.respond(requester, a.name, r)
 }
 
 func (a *NamespaceAdapter) answerFetch(m *wire.Message) {
@@ -119,13 +137,17 @@ func (a *NamespaceAdapter) answerRooms(m *wire.Message) {
 }
 
 func (a *NamespaceAdapter) applyServerSideEmit(m *wire.Message) {
-	args := append([]any(nil), m.Data...)
+	data, ok := a.fromCluster(m.Data)
+	if !ok {
+		return
+	}
+	args := append([]any(nil), data...)
 	if m.RequestID != "" {
 		var once sync.Once
 		id, requester := m.RequestID, m.UID
 		args = append(args, socket.Ack(func(res []any, _ error) {
 			once.Do(func() {
-				a.core.respond(requester, a.name, &wire.Response{Kind: wire.ServerSideEmitAck, RequestID: id, Packet: first(res)})
+				a.respondWithArg(requester, &wire.Response{Kind: wire.ServerSideEmitAck, RequestID: id}, first(res))
 			})
 		}))
 	}

@@ -195,7 +195,7 @@ func (t *classic) publish(m *wire.Message, wait bool) (string, error) {
 		payload, err = wire.EncodeClassicRequest(m)
 	}
 	if err != nil {
-		return "", t.pub.encodeFailed(m.Kind.String(), err)
+		return "", unencodable(err)
 	}
 	pub := &publication{op: opPublish, key: channel, payload: payload, kind: m.Kind.String()}
 	return t.pub.send(pub, wait)
@@ -207,7 +207,7 @@ func (t *classic) publish(m *wire.Message, wait bool) (string, error) {
 func (t *classic) respond(requester, nsp string, r *wire.Response) {
 	payload, err := wire.EncodeClassicResponse(r)
 	if err != nil {
-		_ = t.pub.encodeFailed("response", err)
+		t.c.refuseResponse(nsp, r, err)
 		return
 	}
 	channel := t.names.ResponseChannel(nsp)

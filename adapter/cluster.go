@@ -71,6 +71,7 @@ type core struct {
 	log             *slog.Logger
 	errs            *throttledLog // for errors that repeat while Redis is away
 	bad             *throttledLog // for malformed messages
+	unencodable     *throttledLog // for payloads the cluster cannot carry
 	m               *metrics
 	tr              transport
 	reqs            *requests
@@ -99,6 +100,7 @@ func newCore(cfg Config, clusterProtocol bool) *core {
 	c.log = c.log.With("node", c.uid)
 	c.errs = newThrottledLog(c.log, 10*time.Second)
 	c.bad = newThrottledLog(c.log, 10*time.Second)
+	c.unencodable = newThrottledLog(c.log, 10*time.Second)
 	return c
 }
 
@@ -210,12 +212,15 @@ func (c *core) malformed(channel string, err error, size int) {
 	c.bad.log("adapter: dropped a malformed message", "channel", channel, "bytes", size, "err", err)
 }
 
-// publish sends m without waiting; the transport logs and counts failures.
-func (c *core) publish(m *wire.Message) {
+// publish sends m without waiting; the transport logs and counts Redis
+// failures. The error is the encoding's (wrapping ErrUnencodable) or the
+// queue's.
+func (c *core) publish(m *wire.Message) error {
 	if c.closed.Load() {
-		return
+		return nil
 	}
-	_, _ = c.tr.publish(m, false)
+	_, err := c.tr.publish(m, false)
+	return err
 }
 
 // publishWait sends m and waits until Redis took it, returning its stream

@@ -12,6 +12,7 @@ type metrics struct {
 	published      *prometheus.CounterVec // by kind
 	publishErrors  prometheus.Counter
 	publishDropped prometheus.Counter
+	encodeErrors   *prometheus.CounterVec // by kind
 	received       *prometheus.CounterVec // by kind
 	malformed      prometheus.Counter
 	reconnects     prometheus.Counter
@@ -57,6 +58,10 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		publishDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "parley_adapter_publish_dropped_total", Help: "Publishes dropped because the publish queue was full.",
 		}),
+		encodeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_adapter_encode_errors_total",
+			Help: "Messages refused because a value in them cannot be represented on the cluster (a broadcast refused so is delivered nowhere), by kind.",
+		}, []string{"kind"}),
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_adapter_received_total", Help: "Messages received from the cluster, by kind.",
 		}, []string{"kind"}),
@@ -87,6 +92,7 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		m.published = register(reg, log, m.published)
 		m.publishErrors = register(reg, log, m.publishErrors)
 		m.publishDropped = register(reg, log, m.publishDropped)
+		m.encodeErrors = register(reg, log, m.encodeErrors)
 		m.received = register(reg, log, m.received)
 		m.malformed = register(reg, log, m.malformed)
 		m.reconnects = register(reg, log, m.reconnects)

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -120,31 +121,70 @@ func (a *NamespaceAdapter) countServers() (int64, error) {
 }
 
 // Broadcast publishes the packet to the other nodes (unless it is local)
-// and delivers it to the local sockets. With connection state recovery, a
-// packet clients may have to recover carries its stream offset as its last
-// argument, as Node's adapter appends it: the publish then waits for Redis
-// to give the offset.
+// and delivers it to the local sockets. The library's interface has no
+// error: a packet refused for its arguments is delivered nowhere, logged
+// (with the namespace and the event) and counted in
+// parley_adapter_encode_errors_total; BroadcastPacket returns the error.
 func (a *NamespaceAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
+	_ = a.broadcast(p, opts)
+}
+
+// BroadcastPacket is Broadcast returning its error: one wrapping
+// ErrUnencodable when a value in the packet's arguments cannot be
+// represented on the cluster (the packet then reached nobody, this node's
+// sockets included). The library's operators (io.Emit, io.To(room).Emit)
+// call Broadcast and cannot pass the error on; a caller that needs it
+// builds the packet ({Type: parser.EVENT, Data: [event, args...]}) and
+// calls this.
+func (a *NamespaceAdapter) BroadcastPacket(p *parser.Packet, opts *socket.BroadcastOptions) error {
+	return a.broadcast(p, opts)
+}
+
+// broadcast makes the packet's arguments what wire.Payload describes, then
+// publishes and only then delivers it, so that the local and the remote
+// copies are built from the same values and a packet the cluster cannot
+// carry reaches nobody. With connection state recovery, a packet clients
+// may have to recover carries its stream offset as its last argument, as
+// Node's adapter appends it: the publish then waits for Redis to give the
+// offset.
+func (a *NamespaceAdapter) broadcast(p *parser.Packet, opts *socket.BroadcastOptions) error {
 	data, ok := p.Data.([]any)
+	if !ok {
+		a.deliver(p, opts)
+		return nil
+	}
+	data, err := wire.Payload(data)
+	if err != nil {
+		return a.core.refuse(wire.Broadcast, a.name, p.Data.([]any), err)
+	}
+	offset := ""
 	switch {
-	case !ok || isLocal(opts):
+	case isLocal(opts):
 	case a.toLocalSocket(opts):
 		if a.recovery && recoverable(p, opts) {
-			p.Data = withOffset(data, a.lastOffset())
-		}
-	case a.recovery && recoverable(p, opts):
-		m := a.message(wire.Broadcast, opts)
-		m.Data = data
-		// On failure the packet goes out without an offset, as in Node.
-		if off, err := a.core.publishWait(m); err == nil {
-			p.Data = withOffset(data, off)
+			offset = a.lastOffset()
 		}
 	default:
-		m := a.message(wire.Broadcast, opts)
-		m.Data = data
-		a.core.publish(m)
+		offset, err = a.publishBroadcast(data, opts, a.recovery && recoverable(p, opts))
+		if errors.Is(err, ErrUnencodable) {
+			return a.core.refuse(wire.Broadcast, a.name, data, err)
+		}
 	}
+	p.Data = withOffset(wire.ClientArgs(data), offset)
 	a.deliver(p, opts)
+	return nil
+}
+
+// publishBroadcast sends a broadcast to the other nodes; with wait it
+// returns the stream offset Redis gave it. A Redis failure leaves the
+// offset empty (the packet then goes out without one, as in Node).
+func (a *NamespaceAdapter) publishBroadcast(data []any, opts *socket.BroadcastOptions, wait bool) (string, error) {
+	m := a.message(wire.Broadcast, opts)
+	m.Data = data
+	if !wait {
+		return "", a.core.publish(m)
+	}
+	return a.core.publishWait(m)
 }
 
 // deliver writes a broadcast to the matching local sockets. Every broadcast
@@ -217,28 +257,56 @@ func (a *NamespaceAdapter) toLocalSocket(opts *socket.BroadcastOptions) bool {
 }
 
 // BroadcastWithAck publishes a broadcast whose client acks the other nodes
-// relay back: each reports how many clients it reached, then each ack.
+// relay back: each reports how many clients it reached, then each ack. A
+// packet refused for its arguments reaches nobody (logged and counted as
+// for Broadcast); the operator then reports its timeout.
 func (a *NamespaceAdapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptions, onCount func(uint64), ack socket.Ack) {
+	_ = a.broadcastWithAck(p, opts, onCount, ack)
+}
+
+func (a *NamespaceAdapter) broadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptions, onCount func(uint64), ack socket.Ack) error {
 	if opts == nil || opts.Flags == nil || opts.Flags.Timeout == nil {
 		a.core.log.Warn("adapter: a broadcast with acks has no timeout and times out at once; use Timeout()", "nsp", a.name)
 	}
-	if data, ok := p.Data.([]any); ok && !isLocal(opts) {
-		r := &request{id: randomID(), relay: func(resp *wire.Response) {
-			switch resp.Kind {
-			case wire.ClientCount:
-				onCount(resp.ClientCount)
-			case wire.BroadcastAck:
-				ack([]any{resp.Packet}, nil)
+	if args, ok := p.Data.([]any); ok {
+		data, err := wire.Payload(args)
+		if err != nil {
+			return a.core.refuse(wire.Broadcast, a.name, args, err)
+		}
+		if !isLocal(opts) {
+			if err := a.publishAckBroadcast(data, opts, onCount, ack); err != nil {
+				return err
 			}
-		}}
-		// The operator gives up at its own timeout; the request is kept
-		// exactly as long.
-		a.core.reqs.add(r, flagTimeout(opts, 0))
-		m := a.message(wire.Broadcast, opts)
-		m.RequestID, m.Data = r.id, data
-		a.core.publish(m)
+		}
+		p.Data = wire.ClientArgs(data)
 	}
 	a.deliverWithAck(p, opts, onCount, ack)
+	return nil
+}
+
+// publishAckBroadcast registers the request whose responses the other
+// nodes send, then publishes the broadcast.
+func (a *NamespaceAdapter) publishAckBroadcast(data []any, opts *socket.BroadcastOptions, onCount func(uint64), ack socket.Ack) error {
+	r := &request{id: randomID(), relay: func(resp *wire.Response) {
+		switch resp.Kind {
+		case wire.ClientCount:
+			onCount(resp.ClientCount)
+		case wire.BroadcastAck:
+			if packet, ok := a.fromClusterValue(resp.Packet); ok {
+				ack([]any{packet}, nil)
+			}
+		}
+	}}
+	// The operator gives up at its own timeout; the request is kept
+	// exactly as long.
+	a.core.reqs.add(r, flagTimeout(opts, 0))
+	m := a.message(wire.Broadcast, opts)
+	m.RequestID, m.Data = r.id, data
+	if err := a.core.publish(m); errors.Is(err, ErrUnencodable) {
+		a.core.reqs.drop(r)
+		return a.core.refuse(wire.Broadcast, a.name, data, err)
+	}
+	return nil
 }
 
 // FetchSockets returns the matching sockets of every node: local ones as
@@ -280,18 +348,26 @@ func (a *NamespaceAdapter) fetchRemote(opts *socket.BroadcastOptions, local []so
 		},
 		onDone: func(err error) { callback(found, err) },
 	}
-	a.request(r, wire.FetchSockets, opts, flagTimeout(opts, a.core.cfg.RequestsTimeout), nil)
+	_ = a.request(r, wire.FetchSockets, opts, flagTimeout(opts, a.core.cfg.RequestsTimeout), nil) // nothing to refuse in a fetch
 }
 
 // request registers r, then publishes its message and waits for Redis to
-// take it: a request Redis refused fails at once instead of timing out.
-func (a *NamespaceAdapter) request(r *request, kind wire.Kind, opts *socket.BroadcastOptions, timeout time.Duration, data []any) {
+// take it: a request Redis refused fails at once instead of timing out. A
+// request that cannot be encoded is dropped without reporting to r, and its
+// error (wrapping ErrUnencodable) returned to the caller instead.
+func (a *NamespaceAdapter) request(r *request, kind wire.Kind, opts *socket.BroadcastOptions, timeout time.Duration, data []any) error {
 	a.core.reqs.add(r, timeout)
 	m := a.message(kind, opts)
 	m.RequestID, m.Data = r.id, data
-	if _, err := a.core.publishWait(m); err != nil {
+	_, err := a.core.publishWait(m)
+	switch {
+	case errors.Is(err, ErrUnencodable):
+		a.core.reqs.drop(r)
+		return err
+	case err != nil:
 		a.core.reqs.finish(r, err)
 	}
+	return nil
 }
 
 // AddSockets makes the matching sockets of every node join rooms.
@@ -312,7 +388,7 @@ func (a *NamespaceAdapter) publishRooms(kind wire.Kind, opts *socket.BroadcastOp
 	}
 	m := a.message(kind, opts)
 	m.Rooms = roomStrings(rooms)
-	a.core.publish(m)
+	_ = a.core.publish(m) // rooms always encode; Redis failures are the transport's to report
 }
 
 // DisconnectSockets disconnects the matching sockets of every node.
@@ -323,35 +399,48 @@ func (a *NamespaceAdapter) DisconnectSockets(opts *socket.BroadcastOptions, clos
 	}
 	m := a.message(wire.DisconnectSockets, opts)
 	m.Close = closeConn
-	a.core.publish(m)
+	_ = a.core.publish(m)
 }
 
 // ServerSideEmit sends an event to the namespace's server-side listeners on
 // the other nodes. When the last element is a socket.Ack, the ack gets one
 // answer per other node (or an error and the answers so far on timeout).
+// Arguments the cluster cannot carry are refused with an error wrapping
+// ErrUnencodable, which the library's ServerSideEmit and
+// ServerSideEmitWithAck return to their caller (the ack is then not
+// called).
 func (a *NamespaceAdapter) ServerSideEmit(packet []any) error {
+	var ack socket.Ack
 	if n := len(packet); n > 0 {
-		if ack, ok := packet[n-1].(socket.Ack); ok {
-			a.serverSideEmitWithAck(packet[:n-1], ack)
-			return nil
+		if f, ok := packet[n-1].(socket.Ack); ok {
+			ack, packet = f, packet[:n-1]
 		}
 	}
+	data, err := wire.Payload(packet)
+	if err != nil {
+		return a.core.refuse(wire.ServerSideEmit, a.name, packet, err)
+	}
+	if ack != nil {
+		return a.serverSideEmitWithAck(data, ack)
+	}
 	m := a.message(wire.ServerSideEmit, nil)
-	m.Data = packet
-	a.core.publish(m)
+	m.Data = data
+	if err := a.core.publish(m); errors.Is(err, ErrUnencodable) {
+		return a.core.refuse(wire.ServerSideEmit, a.name, data, err)
+	}
 	return nil
 }
 
-func (a *NamespaceAdapter) serverSideEmitWithAck(packet []any, ack socket.Ack) {
+func (a *NamespaceAdapter) serverSideEmitWithAck(packet []any, ack socket.Ack) error {
 	servers, err := a.countServers()
 	if err != nil {
 		ack([]any{}, err)
-		return
+		return nil
 	}
 	expected := int(servers) - 1
 	if expected <= 0 {
 		ack([]any{}, nil)
-		return
+		return nil
 	}
 	answers := []any{}
 	r := &request{id: randomID(), expected: expected,
@@ -359,12 +448,17 @@ func (a *NamespaceAdapter) serverSideEmitWithAck(packet []any, ack socket.Ack) {
 			if resp.Kind != wire.ServerSideEmitAck {
 				return false
 			}
-			answers = append(answers, resp.Packet)
+			if answer, ok := a.fromClusterValue(resp.Packet); ok {
+				answers = append(answers, answer)
+			}
 			return true
 		},
 		onDone: func(err error) { ack(answers, err) },
 	}
-	a.request(r, wire.ServerSideEmit, nil, a.core.cfg.RequestsTimeout, packet)
+	if err := a.request(r, wire.ServerSideEmit, nil, a.core.cfg.RequestsTimeout, packet); err != nil {
+		return a.core.refuse(wire.ServerSideEmit, a.name, packet, err)
+	}
+	return nil
 }
 
 // AllRooms returns the rooms of every node of the namespace, socket ids
@@ -397,7 +491,7 @@ func (a *NamespaceAdapter) AllRooms(ctx context.Context) ([]socket.Room, error) 
 		},
 		onDone: func(err error) { done <- err },
 	}
-	a.request(r, wire.AllRooms, nil, a.core.cfg.RequestsTimeout, nil)
+	_ = a.request(r, wire.AllRooms, nil, a.core.cfg.RequestsTimeout, nil)
 	select {
 	case err := <-done:
 		return rooms.Keys(), err

@@ -243,10 +243,3 @@ func (t *throttledLog) log(msg string, args ...any) {
 	}
 	t.logger.Warn(msg, args...)
 }
-
-// encodeFailed counts and logs a message that could not be encoded.
-func (p *publisher) encodeFailed(kind string, err error) error {
-	p.m.publishErrors.Inc()
-	p.errs.log("adapter: a message could not be encoded and was not published", "kind", kind, "err", err)
-	return fmt.Errorf("adapter: encoding %s: %w", kind, err)
-}

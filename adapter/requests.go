@@ -115,6 +115,21 @@ func (t *requests) finish(r *request, err error) {
 	}
 }
 
+// drop removes r without reporting to it: its operation was refused before
+// anything was sent.
+func (t *requests) drop(r *request) {
+	t.mu.Lock()
+	if t.all[r.id] == r {
+		delete(t.all, r.id)
+		t.m.requests.Dec()
+	}
+	t.mu.Unlock()
+	r.mu.Lock()
+	r.finished = true
+	r.mu.Unlock()
+	r.timer.Stop()
+}
+
 // closeAll fails every pending request with err.
 func (t *requests) closeAll(err error) {
 	t.mu.Lock()

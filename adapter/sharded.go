@@ -152,7 +152,7 @@ func (t *sharded) onMessage(msg *redis.Message) {
 func (t *sharded) publish(m *wire.Message, wait bool) (string, error) {
 	payload, err := wire.EncodeShardedMessage(m)
 	if err != nil {
-		return "", t.pub.encodeFailed(m.Kind.String(), err)
+		return "", unencodable(err)
 	}
 	return t.pub.send(&publication{op: opSPublish, key: t.names.ShardedChannel(m, t.mode), payload: payload, kind: m.Kind.String()}, wait)
 }
@@ -161,7 +161,7 @@ func (t *sharded) respond(requester, nsp string, r *wire.Response) {
 	r.UID, r.Nsp = t.c.uid, nsp
 	payload, err := wire.EncodeShardedResponse(r)
 	if err != nil {
-		_ = t.pub.encodeFailed("response", err)
+		t.c.refuseResponse(nsp, r, err)
 		return
 	}
 	_, _ = t.pub.send(&publication{op: opSPublish, key: t.names.NodeChannel(nsp, requester), payload: payload, kind: "response"}, false)

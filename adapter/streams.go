@@ -156,13 +156,13 @@ func (t *streams) publish(m *wire.Message, wait bool) (string, error) {
 	if ephemeral(m) {
 		payload, err := wire.EncodeStreamsMessage(m)
 		if err != nil {
-			return "", t.pub.encodeFailed(m.Kind.String(), err)
+			return "", unencodable(err)
 		}
 		pub = &publication{op: t.pubsubOp(), key: t.names.Channel(m.Nsp), payload: payload, kind: m.Kind.String()}
 	} else {
 		fields, err := wire.StreamFields(m, t.cfg.OnlyPlaintext)
 		if err != nil {
-			return "", t.pub.encodeFailed(m.Kind.String(), err)
+			return "", unencodable(err)
 		}
 		pub = &publication{op: opXAdd, key: t.stream(m.Nsp), fields: fields, maxLen: t.cfg.MaxLen, kind: m.Kind.String()}
 	}
@@ -180,7 +180,7 @@ func (t *streams) respond(requester, nsp string, r *wire.Response) {
 	r.UID, r.Nsp = t.c.uid, nsp
 	payload, err := wire.EncodeStreamsResponse(r)
 	if err != nil {
-		_ = t.pub.encodeFailed("response", err)
+		t.c.refuseResponse(nsp, r, err)
 		return
 	}
 	_, _ = t.pub.send(&publication{op: t.pubsubOp(), key: t.names.NodeChannel(nsp, requester), payload: payload, kind: "response"}, false)

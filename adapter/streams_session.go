@@ -18,7 +18,7 @@ import (
 func (t *streams) persist(s wire.Session, window time.Duration) {
 	raw, err := wire.EncodeSession(s)
 	if err != nil {
-		_ = t.pub.encodeFailed("session", err)
+		t.c.refuseSession(s, err)
 		return
 	}
 	_, _ = t.pub.send(&publication{op: opSet, key: t.cfg.SessionKeyPrefix + s.PID, payload: []byte(raw), ttl: window, kind: "session"}, false)
@@ -118,5 +118,10 @@ func (t *streams) missedPacket(e redis.XMessage, nsp string, rooms []string) ([]
 	if m.RequestID != "" || !includePacket(rooms, m.Opts) {
 		return nil, false
 	}
-	return withOffset(m.Data, e.ID), true
+	data, err := wire.Payload(m.Data)
+	if err != nil {
+		t.c.malformed(t.stream(nsp), err, 0)
+		return nil, false
+	}
+	return withOffset(wire.ClientArgs(data), e.ID), true
 }

@@ -203,7 +203,11 @@ func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...an
 	if slices.ContainsFunc(args, isFunc) {
 		return ErrAck
 	}
-	m := &wire.Message{Kind: wire.ServerSideEmit, UID: wire.EmitterUID, Nsp: n.nsp, Data: append([]any{event}, args...)}
+	data, err := payload(event, args)
+	if err != nil {
+		return err
+	}
+	m := &wire.Message{Kind: wire.ServerSideEmit, UID: wire.EmitterUID, Nsp: n.nsp, Data: data}
 	return n.f.publish(ctx, n.rdb, m)
 }
 
@@ -258,7 +262,10 @@ func (b *Broadcast) message(kind wire.Kind) *wire.Message {
 	return &wire.Message{Kind: kind, Nsp: b.ns.nsp, Opts: wire.Options{Rooms: b.rooms, Except: b.except, Flags: b.flags}}
 }
 
-// Emit sends event with args to the target sockets.
+// Emit sends event with args to the target sockets. Arguments the cluster
+// cannot carry (functions, channels, structs whose content would be lost,
+// values nested too deeply; see package wire's Payload for the value model)
+// are an error, and nothing is published.
 func (b *Broadcast) Emit(ctx context.Context, event string, args ...any) error {
 	if reservedEvents[event] {
 		return fmt.Errorf("emitter: %q is a reserved event name", event)
@@ -266,10 +273,25 @@ func (b *Broadcast) Emit(ctx context.Context, event string, args ...any) error {
 	if slices.ContainsFunc(args, isFunc) {
 		return ErrAck
 	}
+	data, err := payload(event, args)
+	if err != nil {
+		return err
+	}
 	m := b.message(wire.Broadcast)
 	m.UID = wire.EmitterUID
-	m.Data = append([]any{event}, args...)
+	m.Data = data
 	return b.ns.f.publish(ctx, b.ns.rdb, m)
+}
+
+// payload makes an event's arguments what a Parley node would send for
+// them (see wire.Payload): byte buffers and readers as binary, numbers as
+// JavaScript reads them, structs as encoding/json writes them.
+func payload(event string, args []any) ([]any, error) {
+	data, err := wire.Payload(append([]any{event}, args...))
+	if err != nil {
+		return nil, fmt.Errorf("emitter: %q: %w", event, err)
+	}
+	return data, nil
 }
 
 // SocketsJoin makes the target sockets join rooms.

@@ -16,9 +16,9 @@ import (
 )
 
 // Payload returns the arguments of an event (or of an ack, or of a
-// server-side emit) as the values every node writes the same way, so that
-// the copy a node delivers to its own clients and the copies other nodes,
-// Parley or Node.js, deliver to theirs are the same:
+// server-side emit) as the values Parley sends to other nodes, Parley or
+// Node.js, and builds its own clients' copy from (see ClientArgs), so that
+// what a node's clients get and what other nodes' clients get are the same:
 //
 //   - binary becomes []byte: a []byte (nil is an empty one, which the
 //     socket.io library sends as an empty attachment), any
@@ -26,14 +26,14 @@ import (
 //     for a client's attachment; *bytes.Buffer), and any other io.Reader,
 //     which the socket.io parser also treats as binary, read to its end
 //     once here instead of by the library's encoder;
-//   - numbers are the JavaScript numbers they stand for: NaN and ±Infinity
-//     are nil (JSON.stringify writes null, which is what every client
-//     gets), -0 is 0, float32 and json.Number become float64, and integers
-//     beyond ±2^53 become the nearest float64 (every JavaScript peer reads
-//     them so; a Go client would otherwise read the exact integer from
-//     Parley nodes and the rounded one from Node.js nodes);
-//   - a time.Time becomes its Date.prototype.toJSON string, the text Node.js
-//     peers send for a Date;
+//   - numbers are the JavaScript numbers they stand for: float32 and
+//     json.Number become float64, and integers beyond ±2^53 the nearest
+//     float64 (every JavaScript peer reads them so; a Go client would
+//     otherwise read the exact integer from Parley nodes and the rounded
+//     one from Node.js nodes). NaN, ±Infinity and -0 stay: the encoders
+//     write them as Node's do on each wire, and ClientArgs as JSON.stringify
+//     writes them to clients;
+//   - a *time.Time becomes a time.Time (a Date, as the encoders write it);
 //   - *strings.Reader is text, as the library writes it: a string;
 //   - []any and map[string]any are walked, to any depth up to
 //     notepack.MaxEncodeDepth; a notepack.Map becomes a map[string]any (the
@@ -51,24 +51,36 @@ import (
 // fails, values nested too deeply or cyclic. The caller's slices and maps
 // are never modified: what changes is copied.
 func Payload(args []any) ([]any, error) {
-	out, err := payloadList(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return walker{}.list(args, 0)
 }
 
 // PayloadValue is Payload for one value (an ack's argument).
 func PayloadValue(v any) (any, error) {
-	out, _, err := payloadValue(v, 0)
+	out, _, err := walker{}.value(v, 0)
 	return out, err
+}
+
+// ClientArgs returns a payload made by Payload (or decoded from another
+// node) as JSON.stringify sees it, for the library's JSON encoder, which
+// would write some values otherwise or fail on them: NaN and ±Infinity
+// become nil (null), -0 becomes 0, and a time.Time its Date.prototype.toJSON
+// string. Without such values it returns args itself.
+func ClientArgs(args []any) []any {
+	out, err := walker{clients: true}.list(args, 0)
+	if err != nil {
+		return args // not from Payload: left to the library as it is
+	}
+	return out
 }
 
 var errPayloadTooDeep = fmt.Errorf("%w: payload nested more than %d levels deep (or cyclic)", notepack.ErrUnsupported, notepack.MaxEncodeDepth)
 
-// payloadValue returns v as Payload describes, and whether that differs
-// from v.
-func payloadValue(v any, depth int) (any, bool, error) {
+// walker walks payloads; with clients set it also applies ClientArgs.
+type walker struct{ clients bool }
+
+// value returns v as Payload (or ClientArgs) describes, and whether that
+// differs from v.
+func (w walker) value(v any, depth int) (any, bool, error) {
 	if depth > notepack.MaxEncodeDepth {
 		return nil, false, errPayloadTooDeep
 	}
@@ -76,7 +88,7 @@ func payloadValue(v any, depth int) (any, bool, error) {
 	case nil, string, bool, int8, int16, int32, uint8, uint16, uint32:
 		return v, false, nil
 	case float64:
-		return payloadFloat(x)
+		return w.float(x, v)
 	case int:
 		return payloadInt(int64(x), v)
 	case int64:
@@ -91,41 +103,58 @@ func payloadValue(v any, depth int) (any, bool, error) {
 			return []byte{}, true, nil
 		}
 		return v, false, nil
+	case time.Time:
+		if w.clients {
+			return jsISOString(x), true, nil
+		}
+		return v, false, nil
 	case []any:
-		out, err := payloadList(x, depth)
+		out, err := w.list(x, depth)
 		return out, err == nil && !sameSlice(out, x), err
 	case map[string]any:
-		return payloadMap(x, depth)
+		return w.object(x, depth)
 	case notepack.Map:
-		return payloadOrdered(x, depth)
+		return w.ordered(x, depth)
 	}
-	out, err := payloadOther(v, depth)
+	out, err := w.other(v, depth)
 	return out, true, err
 }
 
-// payloadOther handles the values outside the common dynamic types.
-func payloadOther(v any, depth int) (any, error) {
+// float is a number's wire form, or with clients its JSON.stringify form.
+func (w walker) float(f float64, v any) (any, bool, error) {
+	switch {
+	case !w.clients:
+		return v, false, nil
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return nil, true, nil
+	case f == 0 && math.Signbit(f):
+		return 0.0, true, nil
+	}
+	return v, false, nil
+}
+
+// other handles the values outside the common dynamic types.
+func (w walker) other(v any, depth int) (any, error) {
 	switch x := v.(type) {
 	case float32:
-		out, _, err := payloadFloat(float64(x))
+		out, _, err := w.value(float64(x), depth)
 		return out, err
 	case uint:
-		out, _, err := payloadValue(uint64(x), depth)
+		out, _, err := w.value(uint64(x), depth)
 		return out, err
 	case json.Number:
 		f, err := strconv.ParseFloat(string(x), 64)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return nil, fmt.Errorf("%w: json.Number %q: %w", notepack.ErrUnsupported, string(x), err)
 		}
-		out, _, err := payloadFloat(f)
+		out, _, err := w.value(f, depth)
 		return out, err
-	case time.Time:
-		return jsISOString(x), nil
 	case *time.Time:
 		if x == nil {
 			return nil, nil
 		}
-		return jsISOString(*x), nil
+		out, _, err := w.value(*x, depth)
+		return out, err
 	case *strings.Reader:
 		var b strings.Builder
 		_, err := x.WriteTo(&b)
@@ -134,15 +163,15 @@ func payloadOther(v any, depth int) (any, error) {
 	if data, ok, err := notepack.BinaryBytes(v); ok {
 		return data, err
 	}
-	return payloadReflect(v, depth)
+	return w.reflect(v, depth)
 }
 
-// payloadReflect handles readers, named scalar types, and values that
+// reflect handles readers, named scalar types, and values that
 // encoding/json writes.
-func payloadReflect(v any, depth int) (any, error) {
+func (w walker) reflect(v any, depth int) (any, error) {
 	rv := reflect.ValueOf(v)
 	if hasJSONForm(v) {
-		return payloadJSON(v, depth)
+		return w.json(v, depth)
 	}
 	if r, ok := v.(io.Reader); ok && !(rv.Kind() == reflect.Pointer && rv.IsNil()) {
 		data, err := io.ReadAll(r)
@@ -152,22 +181,22 @@ func payloadReflect(v any, depth int) (any, error) {
 		return data, nil
 	}
 	if scalar, ok := baseScalar(rv); ok {
-		out, _, err := payloadValue(scalar, depth)
+		out, _, err := w.value(scalar, depth)
 		return out, err
 	}
 	if rv.Kind() == reflect.Func || rv.Kind() == reflect.Chan || rv.Kind() == reflect.Complex64 || rv.Kind() == reflect.Complex128 {
 		return nil, fmt.Errorf("%w: %T is not a value a peer can receive", notepack.ErrUnsupported, v)
 	}
-	return payloadJSON(v, depth)
+	return w.json(v, depth)
 }
 
-// payloadJSON is what JSON.parse makes of encoding/json's text for v.
-func payloadJSON(v any, depth int) (any, error) {
+// json is what JSON.parse makes of encoding/json's text for v.
+func (w walker) json(v any, depth int) (any, error) {
 	parsed, err := notepack.JSONValue(v)
 	if err != nil {
 		return nil, err
 	}
-	out, _, err := payloadValue(parsed, depth)
+	out, _, err := w.value(parsed, depth)
 	return out, err
 }
 
@@ -198,17 +227,6 @@ func baseScalar(rv reflect.Value) (any, bool) {
 	return nil, false
 }
 
-// payloadFloat applies JSON.stringify's view of a number.
-func payloadFloat(f float64) (any, bool, error) {
-	switch {
-	case math.IsNaN(f) || math.IsInf(f, 0):
-		return nil, true, nil
-	case f == 0 && math.Signbit(f):
-		return 0.0, true, nil
-	}
-	return f, false, nil
-}
-
 func payloadInt(n int64, v any) (any, bool, error) {
 	if n > 1<<53 || n < -(1<<53) {
 		return float64(n), true, nil
@@ -216,12 +234,12 @@ func payloadInt(n int64, v any) (any, bool, error) {
 	return v, false, nil
 }
 
-// payloadList returns items as Payload describes them, copying the slice
-// only if an item changed.
-func payloadList(items []any, depth int) ([]any, error) {
+// list returns items as Payload describes them, copying the slice only if
+// an item changed.
+func (w walker) list(items []any, depth int) ([]any, error) {
 	out := items
 	for i, item := range items {
-		v, changed, err := payloadValue(item, depth+1)
+		v, changed, err := w.value(item, depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -235,10 +253,10 @@ func payloadList(items []any, depth int) ([]any, error) {
 	return out, nil
 }
 
-func payloadMap(m map[string]any, depth int) (any, bool, error) {
+func (w walker) object(m map[string]any, depth int) (any, bool, error) {
 	var out map[string]any
 	for k, item := range m {
-		v, changed, err := payloadValue(item, depth+1)
+		v, changed, err := w.value(item, depth+1)
 		if err != nil {
 			return nil, false, err
 		}
@@ -258,17 +276,17 @@ func payloadMap(m map[string]any, depth int) (any, bool, error) {
 	return out, true, nil
 }
 
-// payloadOrdered turns a Map into a map[string]any: the library's encoder
-// looks for binary in map[string]any only (inside a Map it would write a
-// Buffer's JSON form to local clients while other nodes send binary), and
-// writes both kinds' keys in its own order anyway.
-func payloadOrdered(m notepack.Map, depth int) (any, bool, error) {
+// ordered turns a Map into a map[string]any: the library's encoder looks
+// for binary in map[string]any only (inside a Map it would write a Buffer's
+// JSON form to local clients while other nodes send binary), and writes
+// both kinds' keys in its own order anyway.
+func (w walker) ordered(m notepack.Map, depth int) (any, bool, error) {
 	if m == nil {
 		return nil, true, nil
 	}
 	out := make(map[string]any, len(m))
 	for _, kv := range m {
-		v, _, err := payloadValue(kv.Value, depth+1)
+		v, _, err := w.value(kv.Value, depth+1)
 		if err != nil {
 			return nil, false, err
 		}
@@ -278,7 +296,7 @@ func payloadOrdered(m notepack.Map, depth int) (any, bool, error) {
 }
 
 // sameSlice reports whether a and b share their first element (both are
-// views of one array), which is how payloadList tells that it copied.
+// views of one array), which is how list tells that it copied.
 func sameSlice(a, b []any) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }

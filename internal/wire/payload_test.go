@@ -59,13 +59,13 @@ func TestPayloadValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	iso := "2024-01-02T02:04:05.600Z"
+	at := in[len(in)-3].(time.Time)
 	want := []any{
 		"relay",
 		map[string]any{"blob": []byte{0, 0xff, 0x10, 0x20, 0x7f, 0x80}, "label": "bin"},
 		"ünï <&>", 42.0, -1.5, true, false, nil,
 		float64(1 << 53), float64(math.MaxUint64), 1e21, float64(float32(0.1)), 12.5,
-		nil, nil, 0.0,
+		"NaN", math.Inf(-1), "-0",
 		[]byte{}, []byte{}, []byte{}, []byte{1, 2, 3},
 		[]any{[]any{map[string]any{"deep": []byte{9}}}, []byte{8}},
 		[]byte("buffer"), []byte{4, 5}, "text",
@@ -73,23 +73,54 @@ func TestPayloadValues(t *testing.T) {
 		map[string]any{"content": "hi", "from": "u1", "blob": "AQ==", "At": "2024-01-02T03:04:05.600000789+01:00"},
 		map[string]any{"content": "ptr", "from": "", "At": "0001-01-01T00:00:00Z"},
 		map[string]any{"a": 1.0, "b": 2.0}, []any{"x"}, []any{1.0, 2.0}, "warn",
-		map[string]any{"r": []any{1.0, 2.5, map[string]any{"z": nil}}}, iso, iso,
-		map[string]any{"z": []byte{7}, "a": nil},
+		map[string]any{"r": []any{1.0, 2.5, map[string]any{"z": nil}}}, at, at,
+		map[string]any{"z": []byte{7}, "a": "NaN"},
 	}
-	if len(got) != len(want) {
-		t.Fatalf("%d values, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if !reflect.DeepEqual(got[i], want[i]) {
-			t.Errorf("value %d (%T): got %#v, want %#v", i, in[i], got[i], want[i])
+	check := func(got, want []any) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%d values, want %d", len(got), len(want))
+		}
+		for i := range want {
+			if !reflect.DeepEqual(markFloats(got[i]), want[i]) {
+				t.Errorf("value %d (%T): got %#v, want %#v", i, in[i], got[i], want[i])
+			}
 		}
 	}
+	check(got, want)
+	// The clients' copy: what JSON.stringify makes of NaN, -0 and dates.
+	iso := "2024-01-02T02:04:05.600Z"
+	want[13], want[15], want[len(want)-3], want[len(want)-2] = nil, 0.0, iso, iso
+	want[14] = nil
+	want[len(want)-1] = map[string]any{"z": []byte{7}, "a": nil}
+	check(wire.ClientArgs(got), want)
 	if blob.Len() != 6 {
 		t.Errorf("the handler's buffer was consumed: %d bytes left", blob.Len())
 	}
 	if _, isBuf := in[1].(map[string]any)["blob"].(*types.BytesBuffer); !isBuf {
 		t.Error("the caller's map was modified")
 	}
+}
+
+// markFloats replaces NaN and -0, which DeepEqual cannot tell apart from
+// what they are not, by strings.
+func markFloats(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) {
+			return "NaN"
+		}
+		if x == 0 && math.Signbit(x) {
+			return "-0"
+		}
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = markFloats(e)
+		}
+		return out
+	}
+	return v
 }
 
 func TestPayloadKeepsWhatNeedsNoChange(t *testing.T) {
@@ -100,6 +131,9 @@ func TestPayloadKeepsWhatNeedsNoChange(t *testing.T) {
 	}
 	if &out[0] != &in[0] {
 		t.Error("a payload without anything to change was copied")
+	}
+	if clients := wire.ClientArgs(out); &clients[0] != &in[0] {
+		t.Error("ClientArgs copied a payload without anything to change")
 	}
 }
 
@@ -147,10 +181,10 @@ func TestPayloadSameLocallyAndRemotely(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range [][]any{data, large} {
-		local := clientView(t, d)
+		local := clientView(t, wire.ClientArgs(d))
 		for name, remote := range remoteCopies(t, d) {
-			if !reflect.DeepEqual(clientView(t, remote), local) {
-				t.Errorf("%s (%s): remote clients would get\n%.600v\nlocal ones\n%.600v", name, d[0], clientView(t, remote), local)
+			if got := clientView(t, wire.ClientArgs(remote)); !reflect.DeepEqual(got, local) {
+				t.Errorf("%s (%s): remote clients would get\n%.600v\nlocal ones\n%.600v", name, d[0], got, local)
 			}
 		}
 	}

@@ -1,0 +1,180 @@
+package adapter_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"github.com/parley-chat/parley/adapter"
+	ct "github.com/parley-chat/parley/internal/clustertest"
+	"github.com/parley-chat/parley/internal/redistest"
+)
+
+// TestUnencodableRefused: a broadcast or a server-side emit whose arguments
+// the cluster cannot carry reaches nobody, not even the sender's own
+// clients; the caller gets an error wrapping adapter.ErrUnencodable where
+// an API can return one (BroadcastPacket, the library's ServerSideEmit),
+// and the refusal is logged with the namespace and the event and counted
+// by kind. A value nested just deep enough to pass the payload check and
+// fail in the encoder's envelope takes the same path.
+func TestUnencodableRefused(t *testing.T) {
+	r := redistest.Start(t)
+	logs := &lockedBuffer{}
+	a := ct.StartGoNode(t, "A", r.Client(t), ct.GoNodeOptions{Config: adapter.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))}})
+	b := ct.StartGoNode(t, "B", r.Client(t), ct.GoNodeOptions{})
+	ct.WaitReady(t, a, b)
+	clients := []*ct.Client{ct.Dial(t, a.URL(), "/", "on-a"), ct.Dial(t, b.URL(), "/", "on-b")}
+	ct.Eventually(t, "two nodes", func() error {
+		if n := a.ServerCount(t, "/"); n != 2 {
+			return fmt.Errorf("server count %d", n)
+		}
+		return nil
+	})
+	deep := any("leaf")
+	for range 999 {
+		deep = []any{deep}
+	}
+	nsp := a.Adapter("/")
+	for name, arg := range map[string]any{
+		"channel":                  make(chan int),
+		"function":                 func() {},
+		"struct without fields":    struct{ n int }{1},
+		"too deep for an envelope": deep,
+	} {
+		err := nsp.BroadcastPacket(&parser.Packet{Type: parser.EVENT, Data: []any{"bad", arg}}, everyone())
+		if !errors.Is(err, adapter.ErrUnencodable) || !strings.Contains(err.Error(), `"bad"`) {
+			t.Errorf("%s: BroadcastPacket err = %v, want ErrUnencodable naming the event", name, err)
+		}
+	}
+	// Through the library's operators, which cannot return the error.
+	a.Emit(t, "/", ct.Target{}, "bad", make(chan int))
+	acked := make(chan error, 1)
+	a.IO.Timeout(200*time.Millisecond).EmitWithAck("bad", make(chan int))(func(_ []any, err error) { acked <- err })
+	if err := <-acked; err == nil {
+		t.Error("a refused broadcast with acks completed without error")
+	}
+	if err := a.IO.Of("/", nil).ServerSideEmit("bad", make(chan int)); !errors.Is(err, adapter.ErrUnencodable) {
+		t.Errorf("ServerSideEmit err = %v", err)
+	}
+	err := a.IO.Of("/", nil).ServerSideEmitWithAck("bad", func() {})(func([]any, error) { t.Error("the ack of a refused server-side emit was called") })
+	if !errors.Is(err, adapter.ErrUnencodable) {
+		t.Errorf("ServerSideEmitWithAck err = %v", err)
+	}
+
+	a.Emit(t, "/", ct.Target{}, "mark", "after")
+	for _, c := range clients {
+		c.Wait(t, "mark", ct.WithArg("after"))
+		if got := c.Received("bad"); len(got) > 0 {
+			t.Errorf("%s got a refused broadcast: %v", c.Name, got)
+		}
+	}
+	if got := len(b.ServerSideEvents(t, "/")); got != 0 {
+		t.Errorf("B got %d refused server-side events", got)
+	}
+	for kind, want := range map[string]float64{"broadcast": 6, "server_side_emit": 2} {
+		if got := labelled(t, a.Registry, "parley_adapter_encode_errors_total", "kind", kind); got != want {
+			t.Errorf("encode errors of kind %s: %v, want %v", kind, got, want)
+		}
+	}
+	if text := logs.String(); !strings.Contains(text, "adapter: refused") || !strings.Contains(text, "event=bad") || !strings.Contains(text, "nsp=/") {
+		t.Errorf("no refusal logged with the namespace and event:\n%s", text)
+	}
+}
+
+// TestBinaryFromHandlers: what a handler relays of a client's binary (the
+// library's *types.BytesBuffer) reaches this node's and the other node's
+// clients as the same bytes, for every protocol, and the handler's buffer
+// is still whole afterwards.
+func TestBinaryFromHandlers(t *testing.T) {
+	r := redistest.Start(t)
+	for _, proto := range []struct {
+		name   string
+		build  func(*ct.GoNodeOptions)
+		prefix string
+	}{
+		{"classic", func(*ct.GoNodeOptions) {}, "c"},
+		{"sharded", func(o *ct.GoNodeOptions) { o.Adapter = ct.Sharded(adapter.ModeDynamic) }, "s"},
+		{"streams", func(o *ct.GoNodeOptions) {
+			o.Adapter = ct.Streams(adapter.StreamsConfig{StreamName: "t-stream"})
+		}, "t"},
+	} {
+		t.Run(proto.name, func(t *testing.T) {
+			var nodes []*ct.GoNode
+			for _, name := range []string{"A", "B"} {
+				o := ct.GoNodeOptions{Config: adapter.Config{Prefix: proto.prefix}}
+				proto.build(&o)
+				nodes = append(nodes, ct.StartGoNode(t, name, r.Client(t), o))
+			}
+			ct.WaitReady(t, nodes...)
+			ca, cb := ct.Dial(t, nodes[0].URL(), "/", "on-a", "room"), ct.Dial(t, nodes[1].URL(), "/", "on-b", "room")
+			waitMembers(t, nodes[0], "room", ca, cb)
+			blob := bytes.Repeat([]byte{0, 0xff, 0x10, 0x20, 0x7f, 0x80}, 1<<20/6)
+			buf := types.NewBytesBuffer(blob)
+			nodes[0].Emit(t, "/", ct.Target{Rooms: []string{"room"}}, "bin", "tag", buf, map[string]any{"nested": []any{types.NewBytesBuffer([]byte{1})}})
+			for _, c := range []*ct.Client{ca, cb} {
+				got := normalize(c.Wait(t, "bin", ct.WithArg("tag"))).([]any)
+				nested := got[2].(map[string]any)["nested"].([]any)
+				if !bytes.Equal(got[1].([]byte), blob) || !bytes.Equal(nested[0].([]byte), []byte{1}) {
+					t.Errorf("%s got %d bytes and %v, want %d bytes and [1]", c.Name, len(got[1].([]byte)), nested[0], len(blob))
+				}
+			}
+			if buf.Len() != len(blob) {
+				t.Errorf("the handler's buffer was consumed: %d bytes left", buf.Len())
+			}
+		})
+	}
+}
+
+func everyone() *socket.BroadcastOptions {
+	return &socket.BroadcastOptions{Rooms: types.NewSet[socket.Room](), Except: types.NewSet[socket.Room](), Flags: &socket.BroadcastFlags{}}
+}
+
+// labelled returns the value of the counter name with label=value.
+func labelled(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// lockedBuffer is a log destination written from several goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
