@@ -29,6 +29,7 @@ func TestMixedCluster(t *testing.T) {
 	t.Run("from-parley", func(t *testing.T) { runScenarios(t, cl, nodes[0]) })
 	t.Run("from-node", func(t *testing.T) { runScenarios(t, cl, peer) })
 	t.Run("node-emitter", func(t *testing.T) { testNodeEmitter(t, cl, peer) })
+	t.Run("relay", func(t *testing.T) { testRelay(t, cl) })
 }
 
 // testNodeEmitter drives the cluster with the Node emitter (which speaks

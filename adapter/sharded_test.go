@@ -41,6 +41,7 @@ func TestShardedMixedCluster(t *testing.T) {
 	cl := newClusterOf(t, "sharded", nodes[0], nodes[1], peer)
 	t.Run("from-parley", func(t *testing.T) { runScenarios(t, cl, nodes[0]) })
 	t.Run("from-node", func(t *testing.T) { runScenarios(t, cl, peer) })
+	t.Run("relay", func(t *testing.T) { testRelay(t, cl) })
 	t.Run("metrics", func(t *testing.T) {
 		for _, n := range nodes {
 			checkMetrics(t, n)

@@ -160,6 +160,56 @@ func (c *Client) Emit(t testing.TB, ev string, args ...any) {
 	}
 }
 
+// EmitWithAck sends an event with an ack and returns the ack's arguments,
+// or an error after timeout.
+func (c *Client) EmitWithAck(t testing.TB, timeout time.Duration, ev string, args ...any) ([]any, error) {
+	t.Helper()
+	type result struct {
+		args []any
+		err  error
+	}
+	done := make(chan result, 1)
+	c.sock.Timeout(timeout).EmitWithAck(ev, args...)(func(res []any, err error) { done <- result{res, err} })
+	select {
+	case r := <-done:
+		return r.args, r.err
+	case <-time.After(timeout + WaitFor):
+		t.Fatalf("clustertest: %s: the ack of %s never came", c.Name, ev)
+		return nil, nil
+	}
+}
+
+// EchoAcks makes the client answer every ack with one argument, the list
+// of the event's arguments (binary as []byte), as the Node clients do.
+func (c *Client) EchoAcks() {
+	c.SetAckReply(func(_ string, args []any) []any { return []any{Plain(args)} })
+}
+
+// Plain turns the values a Go client receives into plain Go values: the
+// library's binary types become []byte.
+func Plain(v any) any {
+	switch x := v.(type) {
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = Plain(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = Plain(e)
+		}
+		return out
+	case interface{ Bytes() []byte }:
+		if b := x.Bytes(); b != nil {
+			return append([]byte{}, b...)
+		}
+		return []byte{}
+	}
+	return v
+}
+
 // Close disconnects the client.
 func (c *Client) Close() { c.sock.Disconnect() }
 

@@ -74,7 +74,8 @@ type GoNodeOptions struct {
 // StartGoNode starts a Parley node on rdb. Every namespace it serves gives
 // each socket {name, node} as data (name from the auth), joins it to the
 // auth's rooms, records server-side "sse" events and answers their acks
-// with {node, arg}, except when arg is "mute-<node name>".
+// with {node, arg}, except when arg is "mute-<node name>", and relays what
+// its clients send in "relay" events (see Relay).
 func StartGoNode(t testing.TB, name string, rdb redis.UniversalClient, o GoNodeOptions) *GoNode {
 	t.Helper()
 	n := &GoNode{t: t, name: name, Registry: prometheus.NewRegistry(), sse: make(map[string][][]any)}
@@ -178,7 +179,9 @@ func (n *GoNode) Serve(nsp socket.Namespace) {
 				s.Join(socket.Room(fmt.Sprint(r)))
 			}
 		}
+		_ = s.On("relay", func(args ...any) { n.relay(nsp, s, args) })
 	})
+	_ = nsp.On(relaySSE, func(args ...any) { n.answerRelay(args) })
 	_ = nsp.On("sse", func(args ...any) {
 		if ack, ok := args[len(args)-1].(socket.Ack); ok {
 			args = args[:len(args)-1]

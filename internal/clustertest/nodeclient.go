@@ -1,8 +1,10 @@
 package clustertest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // NodeClients runs socket.io-client 4.8.4 clients (testdata/client.mjs), the
@@ -61,4 +63,30 @@ func (c *NodeClients) Events(t testing.TB, name string) []Event {
 func (c *NodeClients) Close(t testing.TB, name string) {
 	t.Helper()
 	c.Call(t, "close", map[string]any{"name": name})
+}
+
+// Emit has client name emit event with args (binary as []byte or JSBinary).
+func (c *NodeClients) Emit(t testing.TB, name, event string, args ...any) {
+	t.Helper()
+	c.Call(t, "emit", map[string]any{"name": name, "event": event, "args": args})
+}
+
+// EmitWithAck has client name emit event with args and an ack, and
+// returns the ack's arguments, or the client's error (its timeout).
+func (c *NodeClients) EmitWithAck(t testing.TB, name string, timeout time.Duration, event string, args ...any) ([]any, error) {
+	t.Helper()
+	res, _ := c.Call(t, "emitWithAck", map[string]any{"name": name, "event": event, "args": args, "timeout": timeout.Milliseconds()}).(map[string]any)
+	out, _ := res["args"].([]any)
+	if msg, ok := res["error"].(string); ok {
+		return out, errors.New(msg)
+	}
+	return out, nil
+}
+
+// JSBinary is binary a Node client sends as a given JavaScript type: As is
+// "arraybuffer", "uint8array", "view" (a Uint8Array over the middle of a
+// larger buffer) or "" (a Buffer).
+type JSBinary struct {
+	Data []byte
+	As   string
 }

@@ -105,6 +105,8 @@ func ToControl(v any) any {
 	switch x := v.(type) {
 	case []byte:
 		return map[string]any{"$bin": base64.StdEncoding.EncodeToString(x)}
+	case JSBinary:
+		return map[string]any{"$bin": base64.StdEncoding.EncodeToString(x.Data), "as": x.As}
 	case time.Time:
 		return map[string]any{"$date": x.UnixMilli()}
 	case []any:

@@ -9,7 +9,15 @@
 // Ops: connect {name, url, auth} (reconnects by itself, quickly, over
 // WebSocket only) → {id}; state {name} → {id, connected, recovered};
 // events {name} → [{event, args}] (every event, plus connect and
-// disconnect with their reason); close {name}.
+// disconnect with their reason); emit {name, event, args} and, with an ack,
+// emitWithAck {name, event, args, timeout} → {error, args}; close {name}.
+// A client answers every event that asks for an ack with one argument: the
+// list of the event's arguments.
+//
+// Binary crosses the JSON control channel as {"$bin": base64}; to emit,
+// {"$bin": base64, "as": "arraybuffer" | "uint8array" | "view"} sends it as
+// an ArrayBuffer, a Uint8Array, or a Uint8Array viewing the middle of a
+// larger buffer (a Buffer otherwise).
 
 import { createServer } from "node:http";
 import { io } from "socket.io-client";
@@ -22,6 +30,31 @@ function toWire(v) {
   if (Array.isArray(v)) return v.map(toWire);
   if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toWire(x)]));
   return v;
+}
+
+function fromWire(v) {
+  if (Array.isArray(v)) return v.map(fromWire);
+  if (v && typeof v === "object") {
+    if ("$bin" in v) return binary(Buffer.from(v.$bin, "base64"), v.as);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromWire(x)]));
+  }
+  return v;
+}
+
+// binary makes bytes the JavaScript binary type a test asks for.
+function binary(buf, as) {
+  switch (as) {
+    case "arraybuffer":
+      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length);
+    case "uint8array":
+      return new Uint8Array(buf);
+    case "view": {
+      const larger = new Uint8Array(buf.length + 7);
+      larger.set(buf, 3);
+      return new Uint8Array(larger.buffer, 3, buf.length);
+    }
+  }
+  return buf;
 }
 
 const ops = {
@@ -39,7 +72,13 @@ const ops = {
     socket.on("connect", () => c.events.push({ event: "connect", args: [socket.id, socket.recovered] }));
     socket.on("disconnect", (reason) => c.events.push({ event: "disconnect", args: [reason] }));
     socket.on("connect_error", (err) => c.events.push({ event: "connect_error", args: [String(err.message || err)] }));
-    socket.onAny((event, ...args) => c.events.push({ event, args: toWire(args) }));
+    socket.onAny((event, ...args) => {
+      if (typeof args[args.length - 1] === "function") {
+        const ack = args.pop();
+        ack(args);
+      }
+      c.events.push({ event, args: toWire(args) });
+    });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("connect timeout")), 10000);
       socket.once("connect", () => {
@@ -54,6 +93,17 @@ const ops = {
   },
   events(cmd) {
     return clients.get(cmd.name).events;
+  },
+  emit(cmd) {
+    clients.get(cmd.name).socket.emit(cmd.event, ...fromWire(cmd.args || []));
+  },
+  emitWithAck(cmd) {
+    const socket = clients.get(cmd.name).socket;
+    return new Promise((resolve) => {
+      socket.timeout(cmd.timeout || 10000).emit(cmd.event, ...fromWire(cmd.args || []), (err, ...args) => {
+        resolve({ error: err ? String(err.message || err) : null, args: toWire(args) });
+      });
+    });
   },
   close(cmd) {
     clients.get(cmd.name).socket.close();

@@ -17,7 +17,9 @@
 // Every namespace behaves like the Go test nodes: a socket gets
 // {name, node} as data and joins its auth "rooms"; server-side events named
 // "sse" are recorded and their acks answered with {node, arg}, except when
-// arg is "mute-<NAME>".
+// arg is "mute-<NAME>"; a socket's "relay" events are relayed as
+// clustertest.Relay describes (server-side "relay-sse" events answered with
+// {node, args}).
 //
 // Binary and dates cross the JSON control channel as {"$bin": base64} and
 // {"$date": ms}.
@@ -65,6 +67,11 @@ for (const name of nsps) {
     const auth = socket.handshake.auth || {};
     socket.data = { name: auth.name, node: NAME };
     for (const r of auth.rooms || []) socket.join(r);
+    socket.on("relay", (spec, ...args) => relay(nsp, socket, spec, args));
+  });
+  nsp.on("relay-sse", (...args) => {
+    const ack = args.pop();
+    ack({ node: NAME, args });
   });
   nsp.on("sse", (...args) => {
     if (typeof args[args.length - 1] === "function") {
@@ -73,6 +80,29 @@ for (const name of nsps) {
     }
     sse.push({ nsp: name, args: toWire(args) });
   });
+}
+
+// relay passes on what a client sent, as an application would (see
+// clustertest.Relay).
+function relay(nsp, socket, spec, args) {
+  const reply = typeof args[args.length - 1] === "function" ? args.pop() : () => {};
+  const result = (err, responses) => {
+    for (const r of responses || []) socket.emit("relay-response", spec.id, r);
+    reply({ error: err ? String(err.message || err) : null, count: (responses || []).length });
+  };
+  switch (spec.how) {
+    case "all":
+      nsp.emit(spec.event, ...args);
+      return reply({ ok: true });
+    case "room":
+      nsp.to(spec.room).emit(spec.event, ...args);
+      return reply({ ok: true });
+    case "ack":
+      return nsp.to(spec.room).timeout(spec.timeout).emit(spec.event, ...args, result);
+    case "sse":
+      return nsp.serverSideEmit("relay-sse", ...args, result);
+  }
+  reply({ error: `unknown relay ${spec.how}` });
 }
 
 // fromWire turns the JSON control form into JavaScript values.
