@@ -3,6 +3,7 @@ package adapter_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -106,13 +107,17 @@ func TestRecoveryAcrossNodes(t *testing.T) {
 
 // missWhileAway sends, while the client is away, one packet to its room
 // from Node, one to everyone from Parley, one to its socket id from
-// Parley, and two it must not get (another room; its room except itself).
-// It returns the tags the client must recover, in order.
+// Parley, what a socket.io-client on Parley and one on Node.js send with
+// binary relayed to its room by those nodes' handlers, and two it must not
+// get (another room; its room except itself). It returns the tags the
+// client must recover, in order.
 func (rc *recoveryCluster) missWhileAway(t *testing.T, hop, sid string) []string {
-	tags := []string{"room-" + hop, "all-" + hop, "private-" + hop}
+	tags := []string{"room-" + hop, "all-" + hop, "private-" + hop, "relay-p-" + hop, "relay-n-" + hop}
 	rc.n.Emit(t, "/", ct.Target{Rooms: []string{"room-r"}}, "ev", tags[0])
 	rc.p.Emit(t, "/", ct.Target{}, "ev", tags[1])
 	rc.q.Emit(t, "/", ct.Target{Rooms: []string{sid}}, "ev", tags[2])
+	rc.relay(t, "relay-p", rc.p, tags[3])
+	rc.relay(t, "relay-n", rc.n, tags[4])
 	rc.p.Emit(t, "/", ct.Target{Rooms: []string{"elsewhere"}}, "ev", "not-"+hop)
 	rc.n.Emit(t, "/", ct.Target{Rooms: []string{"room-r"}, Except: []string{sid}}, "ev", "except-"+hop)
 	// Every one of them is in the stream before the client comes back.
@@ -131,10 +136,25 @@ func (rc *recoveryCluster) missWhileAway(t *testing.T, hop, sid string) []string
 	return tags
 }
 
+// relay has socket.io-client name, connected to node m (once, directly),
+// send tag and jsPayload (binary as Buffer, ArrayBuffer, Uint8Array) for
+// m's handler to relay to the room "room-r".
+func (rc *recoveryCluster) relay(t *testing.T, name string, m ct.Member, tag string) {
+	if !slices.Contains(rc.clients.Names(), name) {
+		rc.clients.Connect(t, name, m.URL()+"/", map[string]any{"name": name})
+	}
+	spec := ct.Relay{How: "room", Room: "room-r", Event: "ev"}
+	res, err := rc.clients.EmitWithAck(t, name, ct.WaitFor, "relay", append([]any{spec.Map(), tag}, jsPayload...)...)
+	if err != nil || len(res) != 1 || !reflect.DeepEqual(res[0], map[string]any{"ok": true}) {
+		t.Fatalf("%s: relay answered %v, %v", name, res, err)
+	}
+}
+
 // checkMissed requires exactly the tags since the last disconnect (the
 // client delivers the missed packets just before its connect event), each
 // with a stream id as last argument, in stream order (packets from
-// different nodes reach the stream in either order).
+// different nodes reach the stream in either order); the relayed ones
+// carry jsWant, their binary byte for byte.
 func (rc *recoveryCluster) checkMissed(t *testing.T, tags []string) {
 	t.Helper()
 	ct.Eventually(t, "missed packets", func() error {
@@ -151,10 +171,18 @@ func (rc *recoveryCluster) checkMissed(t *testing.T, tags []string) {
 				continue
 			}
 			off, _ := e.Args[len(e.Args)-1].(string)
-			if len(e.Args) != 2 || !wire.ValidOffset(off) {
+			if len(e.Args) < 2 || !wire.ValidOffset(off) {
 				return fmt.Errorf("event %v lacks its offset", e.Args)
 			}
-			got, offsets = append(got, fmt.Sprint(e.Args[0])), append(offsets, off)
+			tag := fmt.Sprint(e.Args[0])
+			want := []any{}
+			if strings.HasPrefix(tag, "relay-") {
+				want = jsWant
+			}
+			if args := e.Args[1 : len(e.Args)-1]; !reflect.DeepEqual(args, want) {
+				t.Fatalf("recovered %s with\n%#v\nwant\n%#v", tag, args, want)
+			}
+			got, offsets = append(got, tag), append(offsets, off)
 		}
 		if len(got) < len(tags) {
 			return fmt.Errorf("got %v, want %v", got, tags)

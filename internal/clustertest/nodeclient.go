@@ -3,6 +3,7 @@ package clustertest
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -11,13 +12,17 @@ import (
 // reference for connection state recovery: they reconnect by themselves
 // within a few hundred milliseconds and send their session's pid and last
 // offset when they do.
-type NodeClients struct{ *nodeProcess }
+type NodeClients struct {
+	*nodeProcess
+	mu    sync.Mutex
+	names []string
+}
 
 // StartNodeClients starts the clients' process.
 func StartNodeClients(t testing.TB) *NodeClients {
 	t.Helper()
 	var ports struct{ Control int }
-	return &NodeClients{startNodeProcess(t, "node clients", "clients", "client.mjs", nil, &ports)}
+	return &NodeClients{nodeProcess: startNodeProcess(t, "node clients", "clients", "client.mjs", nil, &ports)}
 }
 
 // Connect connects client name to url (base URL and namespace) with auth
@@ -25,7 +30,17 @@ func StartNodeClients(t testing.TB) *NodeClients {
 func (c *NodeClients) Connect(t testing.TB, name, url string, auth map[string]any) string {
 	t.Helper()
 	res, _ := c.Call(t, "connect", map[string]any{"name": name, "url": url, "auth": auth}).(map[string]any)
+	c.mu.Lock()
+	c.names = append(c.names, name)
+	c.mu.Unlock()
 	return fmt.Sprint(res["id"])
+}
+
+// Names lists the clients connected so far.
+func (c *NodeClients) Names() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.names...)
 }
 
 // ClientState is what a client knows of its connection.
