@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
@@ -137,6 +138,13 @@ func (a *NamespaceAdapter) answerRooms(m *wire.Message) {
 }
 
 func (a *NamespaceAdapter) applyServerSideEmit(m *wire.Message) {
+	if ev, _ := first(m.Data).(string); socket.NAMESPACE_RESERVED_EVENTS.Has(ev) {
+		// The library would run the namespace's own listeners ("connection"
+		// handlers) with whatever the message carries; senders refuse these
+		// names, so such a message is malformed.
+		a.core.malformed(a.name, fmt.Errorf("adapter: a server-side emit of the reserved event %q", ev), 0)
+		return
+	}
 	data, ok := a.fromCluster(m.Data)
 	if !ok {
 		return

@@ -260,6 +260,11 @@ func DecodeClassicRequest(payload []byte) (*Message, error) {
 		return nil, malformed("request has no type")
 	}
 	m := &Message{UID: o.str("uid"), RequestID: o.str("requestId")}
+	if m.RequestID == "" && (code == classicSockets || code == classicAllRooms || code == classicRemoteFetch) {
+		// An answer could not name its request; Node nodes send an answer
+		// nobody takes, Parley drops the question.
+		return nil, malformed("request without requestId")
+	}
 	switch code {
 	case classicSockets:
 		m.Kind = Sockets

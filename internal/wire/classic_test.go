@@ -65,7 +65,9 @@ func TestNumericRoom(t *testing.T) {
 }
 
 func TestDecodeErrors(t *testing.T) {
-	for _, payload := range []string{"", "{", "\xc1", `{"type":7,"packet":{"data":["e"]}}`, `{"uid":"u"}`, `[1,2]`} {
+	for _, payload := range []string{"", "{", "\xc1", `{"type":7,"packet":{"data":["e"]}}`, `{"uid":"u"}`, `[1,2]`,
+		`{"type":5,"opts":{}}`, `{"type":1}`, `{"type":0,"rooms":[]}`} { // questions without requestId
+
 		if _, err := wire.DecodeClassicRequest([]byte(payload)); !errors.Is(err, wire.ErrMalformed) {
 			t.Errorf("DecodeClassicRequest(%q) = %v, want ErrMalformed", payload, err)
 		}
