@@ -1,6 +1,7 @@
 package emitter_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -9,11 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/zishang520/socket.io/v3/pkg/types"
 	"go.uber.org/goleak"
 
 	"github.com/parley-chat/parley/adapter"
@@ -188,6 +191,22 @@ func testReaches(t *testing.T, r *redistest.Server, ns *emitter.Namespace, goOpt
 
 	must(ns.Emit(ctx, "ev", "all", []byte{1, 2}))
 	expect("ev", "all", all...)
+	// What a Go program passes on: the socket.io library's buffers, a
+	// bytes.Buffer, a struct (as encoding/json writes it), an integer no
+	// JavaScript number holds (read as the nearest one on every node).
+	type note struct {
+		Text string `json:"text"`
+		N    int64  `json:"n"`
+	}
+	must(ns.Emit(ctx, "ev", "values", types.NewBytesBuffer([]byte{0, 0xff}), bytes.NewBufferString("b"),
+		note{"hi", 1<<53 + 1}, map[string]any{"nested": []any{types.NewBytesBuffer([]byte{7}), []byte{}}}))
+	want := []any{"values", []byte{0, 0xff}, []byte("b"), map[string]any{"text": "hi", "n": float64(1 << 53)},
+		map[string]any{"nested": []any{[]byte{7}, []byte{}}}}
+	for _, c := range all {
+		if got := ct.Plain(c.Wait(t, "ev", ct.WithArg("values"))); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s got %#v, want %#v", c.Name, got, want)
+		}
+	}
 	must(ns.To("r1").Emit(ctx, "ev", "room"))
 	expect("ev", "room", ca1, cn1)
 	must(ns.To("r1", "r2").Except("r2").Volatile().Compress(false).Emit(ctx, "ev", "except"))
@@ -280,6 +299,12 @@ func TestRejects(t *testing.T) {
 	}
 	if err := ns.ServerSideEmit(ctx, "ev", 1, func() {}); !errors.Is(err, emitter.ErrAck) {
 		t.Errorf("ServerSideEmit with an ack = %v, want ErrAck", err)
+	}
+	type opaque struct{ n int }
+	for _, arg := range []any{make(chan int), opaque{1}, complex(1, 2)} {
+		if err := ns.Emit(ctx, "ev", arg); err == nil || !strings.HasPrefix(err.Error(), "emitter: ") {
+			t.Errorf("Emit(%T) = %v, want an emitter error before publishing", arg, err)
+		}
 	}
 	if got := ns.Of("admin").Name(); got != "/admin" {
 		t.Errorf("Of(admin) = %s", got)
