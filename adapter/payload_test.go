@@ -91,50 +91,6 @@ func TestUnencodableRefused(t *testing.T) {
 	}
 }
 
-// TestBinaryFromHandlers: what a handler relays of a client's binary (the
-// library's *types.BytesBuffer) reaches this node's and the other node's
-// clients as the same bytes, for every protocol, and the handler's buffer
-// is still whole afterwards.
-func TestBinaryFromHandlers(t *testing.T) {
-	r := redistest.Start(t)
-	for _, proto := range []struct {
-		name   string
-		build  func(*ct.GoNodeOptions)
-		prefix string
-	}{
-		{"classic", func(*ct.GoNodeOptions) {}, "c"},
-		{"sharded", func(o *ct.GoNodeOptions) { o.Adapter = ct.Sharded(adapter.ModeDynamic) }, "s"},
-		{"streams", func(o *ct.GoNodeOptions) {
-			o.Adapter = ct.Streams(adapter.StreamsConfig{StreamName: "t-stream"})
-		}, "t"},
-	} {
-		t.Run(proto.name, func(t *testing.T) {
-			var nodes []*ct.GoNode
-			for _, name := range []string{"A", "B"} {
-				o := ct.GoNodeOptions{Config: adapter.Config{Prefix: proto.prefix}}
-				proto.build(&o)
-				nodes = append(nodes, ct.StartGoNode(t, name, r.Client(t), o))
-			}
-			ct.WaitReady(t, nodes...)
-			ca, cb := ct.Dial(t, nodes[0].URL(), "/", "on-a", "room"), ct.Dial(t, nodes[1].URL(), "/", "on-b", "room")
-			waitMembers(t, nodes[0], "room", ca, cb)
-			blob := bytes.Repeat([]byte{0, 0xff, 0x10, 0x20, 0x7f, 0x80}, 1<<20/6)
-			buf := types.NewBytesBuffer(blob)
-			nodes[0].Emit(t, "/", ct.Target{Rooms: []string{"room"}}, "bin", "tag", buf, map[string]any{"nested": []any{types.NewBytesBuffer([]byte{1})}})
-			for _, c := range []*ct.Client{ca, cb} {
-				got := normalize(c.Wait(t, "bin", ct.WithArg("tag"))).([]any)
-				nested := got[2].(map[string]any)["nested"].([]any)
-				if !bytes.Equal(got[1].([]byte), blob) || !bytes.Equal(nested[0].([]byte), []byte{1}) {
-					t.Errorf("%s got %d bytes and %v, want %d bytes and [1]", c.Name, len(got[1].([]byte)), nested[0], len(blob))
-				}
-			}
-			if buf.Len() != len(blob) {
-				t.Errorf("the handler's buffer was consumed: %d bytes left", buf.Len())
-			}
-		})
-	}
-}
-
 func everyone() *socket.BroadcastOptions {
 	return &socket.BroadcastOptions{Rooms: types.NewSet[socket.Room](), Except: types.NewSet[socket.Room](), Flags: &socket.BroadcastFlags{}}
 }

@@ -1,11 +1,14 @@
 package adapter_test
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	ct "github.com/parley-chat/parley/internal/clustertest"
 )
@@ -142,6 +145,22 @@ func testRelay(t *testing.T, cl *cluster) {
 			t.Run(o.name+"/"+how, func(t *testing.T) { r.run(t, o, how) })
 		}
 	}
+	t.Run("1MiB", r.large)
+}
+
+// large has a Parley node broadcast 1 MiB of binary, passed on as the
+// library's buffer type (as a handler would), to every receiver; the
+// buffer is still whole afterwards (the library's encoder would consume
+// it).
+func (r *relayRig) large(t *testing.T) {
+	blob := bytes.Repeat([]byte{0, 0xff, 0x10, 0x20, 0x7f, 0x80, 0xc1, 0xd4}, 1<<20/8)
+	buf := types.NewBytesBuffer(blob)
+	tag := r.cl.protocol + "-1MiB"
+	r.cl.members[0].Emit(t, "/", ct.Target{Rooms: []string{"relay"}}, "relayed", tag, buf)
+	r.checkReceivers(t, tag, []any{tag, blob})
+	if buf.Len() != len(blob) {
+		t.Errorf("the buffer broadcast was consumed: %d bytes left", buf.Len())
+	}
 }
 
 func (r *relayRig) run(t *testing.T, o origin, how string) {
@@ -247,11 +266,9 @@ func (r *relayRig) checkReceivers(t *testing.T, tag string, want []any) {
 		name := r.jsc[m.Name()]
 		var got []any
 		ct.Eventually(t, name+" gets "+tag, func() error {
-			for _, e := range r.js.Events(t, name) {
-				if e.Name == "relayed" && len(e.Args) > 0 && e.Args[0] == tag {
-					got = e.Args
-					return nil
-				}
+			if args, ok := r.js.Find(t, name, "relayed", tag); ok {
+				got = args
+				return nil
 			}
 			return errNotYet
 		})

@@ -74,6 +74,19 @@ func (c *NodeClients) Events(t testing.TB, name string) []Event {
 	return out
 }
 
+// Find returns the arguments of the first event named event that client
+// name received with tag as its first argument; ok is false if none came
+// yet. Unlike Events it transfers that event only.
+func (c *NodeClients) Find(t testing.TB, name, event string, tag any) (args []any, ok bool) {
+	t.Helper()
+	m, _ := c.Call(t, "find", map[string]any{"name": name, "event": event, "tag": tag}).(map[string]any)
+	if m == nil {
+		return nil, false
+	}
+	args, _ = m["args"].([]any)
+	return args, true
+}
+
 // Close disconnects client name for good.
 func (c *NodeClients) Close(t testing.TB, name string) {
 	t.Helper()

@@ -9,7 +9,8 @@
 // Ops: connect {name, url, auth} (reconnects by itself, quickly, over
 // WebSocket only) → {id}; state {name} → {id, connected, recovered};
 // events {name} → [{event, args}] (every event, plus connect and
-// disconnect with their reason); emit {name, event, args} and, with an ack,
+// disconnect with their reason); find {name, event, tag} → the first
+// {event, args} of that event whose first argument is tag, or null; emit {name, event, args} and, with an ack,
 // emitWithAck {name, event, args, timeout} → {error, args}; close {name}.
 // A client answers every event that asks for an ack with one argument: the
 // list of the event's arguments.
@@ -93,6 +94,9 @@ const ops = {
   },
   events(cmd) {
     return clients.get(cmd.name).events;
+  },
+  find(cmd) {
+    return clients.get(cmd.name).events.find((e) => e.event === cmd.event && e.args[0] === cmd.tag) || null;
   },
   emit(cmd) {
     clients.get(cmd.name).socket.emit(cmd.event, ...fromWire(cmd.args || []));
