@@ -22,7 +22,7 @@ func (a *NamespaceAdapter) apply(m *wire.Message) {
 	}
 	switch m.Kind {
 	case wire.Broadcast:
-		data, ok := a.fromCluster(m.Data)
+		data, ok := a.fromCluster(m.Data, true)
 		if !ok {
 			return
 		}
@@ -31,7 +31,7 @@ func (a *NamespaceAdapter) apply(m *wire.Message) {
 			a.applyAckBroadcast(m)
 			return
 		}
-		p := &parser.Packet{Type: parser.EVENT, Data: wire.ClientArgs(m.Data)}
+		p := &parser.Packet{Type: parser.EVENT, Data: m.Data}
 		opts := socketOptions(m.Opts)
 		if a.recovery && m.Offset != "" && recoverable(p, opts) {
 			p.Data = withOffset(p.Data.([]any), m.Offset)
@@ -86,7 +86,7 @@ func (a *NamespaceAdapter) applyLegacy(m *wire.Message) {
 
 func (a *NamespaceAdapter) applyAckBroadcast(m *wire.Message) {
 	id, requester := m.RequestID, m.UID
-	p := &parser.Packet{Type: parser.EVENT, Data: wire.ClientArgs(m.Data)}
+	p := &parser.Packet{Type: parser.EVENT, Data: m.Data}
 	a.deliverWithAck(p, socketOptions(m.Opts), func(n uint64) {
 		a.core.respond(requester, a.name, &wire.Response{Kind: wire.ClientCount, RequestID: id, ClientCount: n})
 	}, func(args []any, err error) {
@@ -145,7 +145,7 @@ func (a *NamespaceAdapter) applyServerSideEmit(m *wire.Message) {
 		a.core.malformed(a.name, fmt.Errorf("adapter: a server-side emit of the reserved event %q", ev), 0)
 		return
 	}
-	data, ok := a.fromCluster(m.Data)
+	data, ok := a.fromCluster(m.Data, false)
 	if !ok {
 		return
 	}

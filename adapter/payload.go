@@ -71,11 +71,16 @@ func eventName(data []any) string {
 }
 
 // fromCluster makes a payload another node sent what wire.Payload
-// describes (a Node.js peer's NaN or Date, for instance), so that this
-// node's clients get what that node's clients got. Decoded values can only
-// fail for their depth; such a message is counted as malformed and dropped.
-func (a *NamespaceAdapter) fromCluster(data []any) ([]any, bool) {
-	out, err := wire.Payload(data)
+// describes, or with forClients what wire.ClientArgs makes of that (a
+// Node.js peer's NaN or Date, for instance, as that peer's clients get
+// them). Decoded values can only fail for their depth; such a message is
+// counted as malformed and dropped.
+func (a *NamespaceAdapter) fromCluster(data []any, forClients bool) ([]any, bool) {
+	walk := wire.Payload
+	if forClients {
+		walk = wire.ClientPayload
+	}
+	out, err := walk(data)
 	if err != nil {
 		a.core.malformed(a.name, err, 0)
 		return nil, false

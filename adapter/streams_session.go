@@ -118,10 +118,10 @@ func (t *streams) missedPacket(e redis.XMessage, nsp string, rooms []string) ([]
 	if m.RequestID != "" || !includePacket(rooms, m.Opts) {
 		return nil, false
 	}
-	data, err := wire.Payload(m.Data)
+	data, err := wire.ClientPayload(m.Data)
 	if err != nil {
 		t.c.malformed(t.stream(nsp), err, 0)
 		return nil, false
 	}
-	return withOffset(wire.ClientArgs(data), e.ID), true
+	return withOffset(data, e.ID), true
 }

@@ -207,13 +207,13 @@ func hasOwnEncoding(t reflect.Type) bool {
 const MaxEncodeDepth = maxEncodeDepth
 
 // JSONValue returns what JSON.parse makes of encoding/json's text for v:
-// objects as Maps in their key order, arrays as []any, numbers as
-// json.Number, and strings, bools and nil. It is how a value without a
-// dynamic form of its own (a struct, a typed map or slice, a json.Marshaler)
-// reaches peers exactly as the socket.io library's JSON encoder writes it
-// to local clients. Values that encoding/json cannot write, or would write
-// without their content (see Marshal), are an error wrapping
-// ErrUnsupported.
+// objects as map[string]any, arrays as []any, numbers as float64 (the
+// nearest double, as JavaScript reads them), and strings, bools and nil. It
+// is how a value without a dynamic form of its own (a struct, a typed map
+// or slice, a json.Marshaler) reaches peers exactly as the socket.io
+// library's JSON encoder writes it to local clients. Values that
+// encoding/json cannot write, or would write without their content (see
+// Marshal), are an error wrapping ErrUnsupported.
 func JSONValue(v any) (any, error) {
 	if v != nil && !isJSONOrText(v) {
 		if err := checkType(reflect.TypeOf(v)); err != nil {
@@ -224,5 +224,9 @@ func JSONValue(v any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %T: %w", ErrUnsupported, v, err)
 	}
-	return parseJSON(data)
+	var out any
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("%w: %T wrote invalid JSON: %w", ErrUnsupported, v, err)
+	}
+	return out, nil
 }

@@ -60,17 +60,24 @@ func PayloadValue(v any) (any, error) {
 	return out, err
 }
 
-// ClientArgs returns a payload made by Payload (or decoded from another
-// node) as JSON.stringify sees it, for the library's JSON encoder, which
-// would write some values otherwise or fail on them: NaN and ±Infinity
-// become nil (null), -0 becomes 0, and a time.Time its Date.prototype.toJSON
-// string. Without such values it returns args itself.
+// ClientArgs returns a payload made by Payload as JSON.stringify sees it,
+// for the library's JSON encoder, which would write some values otherwise
+// or fail on them: NaN and ±Infinity become nil (null), -0 becomes 0, and a
+// time.Time its Date.prototype.toJSON string. Without such values it
+// returns args itself.
 func ClientArgs(args []any) []any {
-	out, err := walker{clients: true}.list(args, 0)
+	out, err := ClientPayload(args)
 	if err != nil {
 		return args // not from Payload: left to the library as it is
 	}
 	return out
+}
+
+// ClientPayload is Payload followed by ClientArgs in one walk, for what
+// another node sent to be delivered to this node's clients. Decoded values
+// only fail for their depth.
+func ClientPayload(args []any) ([]any, error) {
+	return walker{clients: true}.list(args, 0)
 }
 
 var errPayloadTooDeep = fmt.Errorf("%w: payload nested more than %d levels deep (or cyclic)", notepack.ErrUnsupported, notepack.MaxEncodeDepth)

@@ -304,3 +304,32 @@ func resolve(v any, attachments [][]byte) any {
 	}
 	return v
 }
+
+// privateMessage is the chat's message.Message.
+type privateMessage struct {
+	Content string `json:"content"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+}
+
+// BenchmarkPayload is the value walk every broadcast takes before it is
+// encoded and delivered: the chat's private message as a map (nothing to
+// change), as the struct the chat broadcasts (encoding/json's view of it),
+// and a client's binary as the library hands it over.
+func BenchmarkPayload(b *testing.B) {
+	content := strings.Repeat("x", 100)
+	for name, args := range map[string][]any{
+		"map":    {"private message", map[string]any{"content": content, "from": "d3b07384d113edec49eaa6238ad5ff00", "to": "c157a79031e1c40f85931829bc5fc552"}},
+		"struct": {"private message", privateMessage{Content: content, From: "d3b07384d113edec49eaa6238ad5ff00", To: "c157a79031e1c40f85931829bc5fc552"}},
+		"binary": {"relay", map[string]any{"blob": types.NewBytesBuffer(make([]byte, 1024)), "label": "bin"}},
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := wire.Payload(args); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
