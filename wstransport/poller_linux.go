@@ -56,7 +56,7 @@ type poller struct {
 	epfd    int
 	wake    [2]int // pipe that stops the loop; registered with id 0
 
-	work     chan *Transport
+	work     chan pollConn
 	quit     chan struct{}
 	wg       sync.WaitGroup
 	workers  atomic.Int32
@@ -64,7 +64,7 @@ type poller struct {
 }
 
 func newPoller(core int, log *slog.Logger, conns *registry) *poller {
-	return &poller{log: log, core: core, conns: conns, work: make(chan *Transport, workQueue), quit: make(chan struct{})}
+	return &poller{log: log, core: core, conns: conns, work: make(chan pollConn, workQueue), quit: make(chan struct{})}
 }
 
 func (p *poller) workerCount() int {
@@ -74,8 +74,30 @@ func (p *poller) workerCount() int {
 	return int(p.workers.Load())
 }
 
+// pollConn is a connection the readiness loop reads: the library
+// transport (Transport) or a Conn.
+type pollConn interface {
+	entry() *pollEntry
+	rawConn() syscall.RawConn
+	// consume parses bytes read; false once reading should stop.
+	consume(data []byte) bool
+	// readFailed ends the connection after a read error or end of stream.
+	readFailed(err error)
+	finish()
+	isFinished() bool
+	logID() string
+}
+
+// pollEntry is a connection's registration in the readiness loop.
+type pollEntry struct {
+	id     uint64      // in the Server's registry, and in the epoll event
+	polled atomic.Bool // registered in the readiness loop
+}
+
+func (e *pollEntry) entry() *pollEntry { return e }
+
 // add registers a connection, starting the loop on first use.
-func (p *poller) add(t *Transport) error {
+func (p *poller) add(t pollConn) error {
 	if p == nil {
 		return errPollerStopped
 	}
@@ -94,9 +116,9 @@ func (p *poller) add(t *Transport) error {
 	}
 	epfd := p.epfd
 	p.mu.Unlock()
-	t.polled.Store(true)
+	t.entry().polled.Store(true)
 	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_ADD); err != nil {
-		t.polled.Store(false)
+		t.entry().polled.Store(false)
 		return err
 	}
 	return nil
@@ -105,10 +127,10 @@ func (p *poller) add(t *Transport) error {
 // ctl runs epoll_ctl on the connection's descriptor while the connection
 // holds it open, so a concurrent close cannot hand the number to another
 // socket in between.
-func (p *poller) ctl(t *Transport, epfd, op int) error {
+func (p *poller) ctl(t pollConn, epfd, op int) error {
 	var cerr error
-	id := t.id
-	err := t.raw.Control(func(fd uintptr) {
+	id := t.entry().id
+	err := t.rawConn().Control(func(fd uintptr) {
 		ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
 		cerr = syscall.EpollCtl(epfd, op, int(fd), &ev)
 	})
@@ -119,8 +141,8 @@ func (p *poller) ctl(t *Transport, epfd, op int) error {
 }
 
 // rearm asks for the next readiness event of a connection.
-func (p *poller) rearm(t *Transport) {
-	if !t.polled.Load() {
+func (p *poller) rearm(t pollConn) {
+	if !t.entry().polled.Load() {
 		return
 	}
 	p.mu.Lock()
@@ -129,18 +151,18 @@ func (p *poller) rearm(t *Transport) {
 	if stopped {
 		return
 	}
-	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_MOD); err != nil && !t.finished.Load() {
-		p.log.Error("wstransport: re-arming a connection failed, closing it", "sid", t.Sid(), "err", err)
+	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_MOD); err != nil && !t.isFinished() {
+		p.log.Error("wstransport: re-arming a connection failed, closing it", "conn", t.logID(), "err", err)
 		t.finish()
 	}
 }
 
 // remove unregisters a connection before it is closed.
-func (p *poller) remove(t *Transport) {
+func (p *poller) remove(t pollConn) {
 	if p == nil {
 		return
 	}
-	if !t.polled.Swap(false) {
+	if !t.entry().polled.Swap(false) {
 		return
 	}
 	p.mu.Lock()
@@ -197,7 +219,7 @@ func (p *poller) loop(epfd int) {
 			if id == 0 {
 				return // woken by shutdown
 			}
-			if t := p.conns.get(id); t != nil && t.polled.Load() {
+			if t := p.conns.get(id); t != nil && t.entry().polled.Load() {
 				p.dispatch(t)
 			}
 		}
@@ -208,7 +230,7 @@ func (p *poller) loop(epfd int) {
 // handlers: a connection middleware may wait on a store for seconds), it
 // starts another worker so that other connections, and their pongs, are
 // still read.
-func (p *poller) dispatch(t *Transport) {
+func (p *poller) dispatch(t pollConn) {
 	select {
 	case p.work <- t:
 		if len(p.work) > 1 && time.Now().UnixNano()-p.progress.Load() > int64(stallAfter) {
@@ -249,7 +271,7 @@ func (p *poller) worker(core bool) {
 	for {
 		select {
 		case t := <-p.work:
-			if t.onReadable(rd) {
+			if onReadable(t, rd) {
 				p.rearm(t)
 			}
 			p.progress.Store(time.Now().UnixNano())
@@ -322,9 +344,9 @@ func (r *rawReader) readFD(fd uintptr) bool {
 
 // onReadable reads what a ready connection has without blocking. It
 // returns whether the connection must be re-armed.
-func (t *Transport) onReadable(rd *rawReader) bool {
+func onReadable(t pollConn, rd *rawReader) bool {
 	for range readsPerEvent {
-		if err := t.raw.Read(rd.fn); err != nil {
+		if err := t.rawConn().Read(rd.fn); err != nil {
 			t.readFailed(err)
 			return false
 		}
