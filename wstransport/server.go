@@ -122,3 +122,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return s.poller.shutdown(ctx)
 }
+
+// AwaitIdle waits until no connection is open, at most d or until ctx is
+// done (a graceful shutdown lets clients answer the close frames first).
+func (s *Server) AwaitIdle(ctx context.Context, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for s.conns.len() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
