@@ -216,6 +216,9 @@ func (c *Conn) receive(p packet) bool {
 	return true
 }
 
+// IsOpen reports whether the session is open (not closing or closed).
+func (c *Conn) IsOpen() bool { return c.isOpen() }
+
 func (c *Conn) isOpen() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // polling is the long-polling transport of a session: the payload waiting
@@ -80,6 +81,25 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, c *Conn) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
+	if p.noopOnPoll && len(p.buf) == 0 && c.up != nil {
+		// The upgrade's probe went through: this poll is the client's last
+		// (it ends with a noop), or it was sent after the upgrade packet,
+		// which travels on the WebSocket and may not have been read yet.
+		// Node, reading in order of arrival, refuses the latter; give the
+		// upgrade a moment to land so that Parley does too.
+		done := c.up.done
+		c.mu.Unlock()
+		select {
+		case <-done:
+		case <-time.After(upgradeGrace):
+		}
+		c.mu.Lock()
+		if c.poll != p {
+			c.mu.Unlock()
+			s.fail(w, r, errBadRequest)
+			return
+		}
+	}
 	p.getting = true
 	if p.noopOnPoll && len(p.buf) == 0 {
 		p.noopOnPoll = false
@@ -132,6 +152,10 @@ func (s *Server) writePayload(w http.ResponseWriter, r *http.Request, payload []
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(payload)
 }
+
+// upgradeGrace is how long a poll that arrives after an upgrade's probe
+// waits for the upgrade packet.
+const upgradeGrace = 20 * time.Millisecond
 
 var errTooLarge = errors.New("engineio: request body above the maximum payload")
 

@@ -63,6 +63,7 @@ type upgrade struct {
 	c     *Conn
 	ws    *wstransport.Conn
 	timer timers.Timer
+	done  chan struct{} // closed when the upgrade completes
 }
 
 // Expire implements timers.Expirer: the client did not complete the
@@ -137,6 +138,7 @@ func (c *Conn) upgradeMessage(ws *wstransport.Conn, binary bool, payload []byte)
 // find the WebSocket set. Called under mu.
 func (c *Conn) completeUpgrade(up *upgrade) {
 	c.srv.timers.Stop(&up.timer)
+	close(up.done)
 	c.up = nil
 	c.upgraded = true
 	p := c.poll
@@ -194,7 +196,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sid stri
 		ws.Start(discard{})
 		return
 	}
-	up := &upgrade{c: c, ws: ws}
+	up := &upgrade{c: c, ws: ws, done: make(chan struct{})}
 	c.up = up
 	s.timers.Schedule(&up.timer, s.cfg.UpgradeTimeout, up)
 	c.mu.Unlock()
