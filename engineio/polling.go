@@ -22,9 +22,9 @@ type polling struct {
 	// closed is set once the session is over: a parked GET answers with
 	// what is left.
 	closed bool
-	// noopOnPoll answers the next poll at once with a noop: an upgrade's
-	// probe went through, and the client's last poll must end for it to
-	// send the upgrade packet.
+	// noopOnPoll answers polls at once with a noop while an upgrade whose
+	// probe went through is in progress: the client's polling must end for
+	// it to send the upgrade packet (Node writes a noop every 100 ms then).
 	noopOnPoll bool
 }
 
@@ -102,7 +102,6 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, c *Conn) {
 	}
 	p.getting = true
 	if p.noopOnPoll && len(p.buf) == 0 {
-		p.noopOnPoll = false
 		p.add(c, Noop, nil, false)
 	}
 	if len(p.buf) == 0 {

@@ -113,11 +113,11 @@ func (c *Conn) upgradeMessage(ws *wstransport.Conn, binary bool, payload []byte)
 	case !binary && bytes.Equal(payload, probe):
 		ws.Send(probeAnswer, wstransport.Data)
 		// The client's poll in progress must end before it can send the
-		// upgrade packet: answer it (or the next one) with a noop.
+		// upgrade packet: answer it, and any other until the upgrade ends,
+		// with a noop.
+		c.poll.noopOnPoll = true
 		if c.poll.waiting() {
 			c.poll.add(c, Noop, nil, false)
-		} else {
-			c.poll.noopOnPoll = true
 		}
 		c.mu.Unlock()
 	case !binary && len(payload) == 1 && PacketType(payload[0]) == Upgrade:
