@@ -24,6 +24,7 @@ type pollConn interface {
 type pollEntry struct {
 	id     uint64
 	polled atomic.Bool
+	state  atomic.Int32
 }
 
 func (e *pollEntry) entry() *pollEntry { return e }

@@ -25,10 +25,10 @@ type Config struct {
 	// CloseTimeout is how long the server waits for the client's close frame
 	// after sending its own before it drops the TCP connection. default: 5s
 	CloseTimeout time.Duration
-	// Workers is the number of long-lived goroutines reading ready
-	// connections (Linux, plain TCP). While all are busy more are started;
-	// those stop after a minute without work. default: 4 × GOMAXPROCS, at
-	// least 16
+	// Workers is the number of long-lived goroutines that wait for ready
+	// connections and read them (Linux, plain TCP). While all are busy
+	// for a while (handlers blocked on a store) more are started; those
+	// stop after ten seconds without work. default: GOMAXPROCS, at least 2
 	Workers int
 	// GoroutineReader makes every connection read with its own goroutine,
 	// even where the readiness loop is available. default: false
@@ -58,7 +58,7 @@ func (c Config) withDefaults() Config {
 		c.CloseTimeout = 5 * time.Second
 	}
 	if c.Workers <= 0 {
-		c.Workers = max(16, 4*runtime.GOMAXPROCS(0))
+		c.Workers = max(2, runtime.GOMAXPROCS(0))
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
