@@ -30,13 +30,15 @@ type options struct {
 	pollClients               int
 	pollRate                  float64
 	pollDur                   time.Duration
+	stormConns, stormConc     int
+	stormTimeout              time.Duration
 }
 
 func parseOptions(args []string) (*options, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	o := &options{}
 	systems := fs.String("systems", "parley,node", "servers to measure: parley, node, stock (the library as it comes)")
-	scenarios := fs.String("scenarios", "memory,fanout1k,fanout5k,fanout2n,echo", "scenarios to run (fanout2n: 1,000 receivers on two nodes joined through Redis); also polling (long-polling clients: echo and broadcasts)")
+	scenarios := fs.String("scenarios", "memory,fanout1k,fanout5k,fanout2n,echo", "scenarios to run (fanout2n: 1,000 receivers on two nodes joined through Redis); also polling (long-polling clients: echo and broadcasts) and storm (connections opened without a rate limit)")
 	fs.IntVar(&o.reps, "reps", 3, "repetitions of every scenario (medians are reported)")
 	mem := fs.String("mem-conns", "5000,19500", "idle connection counts of the memory scenario")
 	fs.Float64Var(&o.connectRate, "connect-rate", 2500, "connections opened per second")
@@ -53,6 +55,9 @@ func parseOptions(args []string) (*options, error) {
 	fs.IntVar(&o.pollClients, "polling-clients", 1000, "long-polling clients of the polling scenario, each in a closed loop of acked echo events")
 	fs.Float64Var(&o.pollRate, "polling-bcast-rate", 5, "broadcasts per second to the polling clients, meanwhile")
 	fs.DurationVar(&o.pollDur, "polling-duration", 30*time.Second, "measured duration of the polling scenario (after -echo-warmup; longer than the ping interval, so that every client answers a ping)")
+	fs.IntVar(&o.stormConns, "storm-conns", 19500, "WebSocket connections of the storm scenario, opened without a rate limit")
+	fs.IntVar(&o.stormConc, "storm-concurrency", 256, "handshakes in progress per client process in the storm")
+	fs.DurationVar(&o.stormTimeout, "storm-timeout", 15*time.Second, "time allowed to one connection of the storm (TCP connect, upgrade, CONNECT)")
 	fs.DurationVar(&o.pingInterval, "ping-interval", 25*time.Second, "servers' ping interval (both default to Node's)")
 	fs.DurationVar(&o.pingTimeout, "ping-timeout", 20*time.Second, "servers' ping timeout")
 	fs.StringVar(&o.nodeDir, "node-dir", "cmd/parley-bench/node", "directory of the Node peer's server.js")
@@ -182,6 +187,8 @@ func runScenario(o *options, sc, sys string, note func(string)) ([]figure, error
 		return echoRun(o, sys)
 	case "polling":
 		return pollingRun(o, sys, note)
+	case "storm":
+		return stormRun(o, sys, note)
 	}
 	return nil, fmt.Errorf("unknown scenario %q", sc)
 }
@@ -189,15 +196,16 @@ func runScenario(o *options, sc, sys string, note func(string)) ([]figure, error
 // connectAll opens n WebSocket connections spread over enough client
 // processes.
 func connectAll(o *options, srv *server, n int) ([]*worker, int, error) {
-	return openClients(srv, n, command{Op: "connect", Rate: o.connectRate})
+	return openClients(srv, n, 9000, command{Op: "connect", Rate: o.connectRate})
 }
 
 // openClients starts enough client processes for n clients (at least two,
-// at most 9,000 clients each) and has them open the clients with proto
-// (connect or pconnect, at proto.Rate per second in all). It returns the
-// clients opened.
-func openClients(srv *server, n int, proto command) ([]*worker, int, error) {
-	ws, err := startWorkers(max(2, (n+8999)/9000))
+// at most perProc clients each, so that their sockets stay under the limit
+// of 20,000 open files) and has them open the clients with proto (connect
+// or pconnect, at proto.Rate per second in all). It returns the clients
+// opened.
+func openClients(srv *server, n, perProc int, proto command) ([]*worker, int, error) {
+	ws, err := startWorkers(max(2, (n+perProc-1)/perProc))
 	if err != nil {
 		return nil, 0, err
 	}

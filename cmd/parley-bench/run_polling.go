@@ -16,7 +16,8 @@ func pollingRun(o *options, sys string, note func(string)) ([]figure, error) {
 		return nil, err
 	}
 	defer srv.stop()
-	ws, ok, err := openClients(srv, o.pollClients, command{Op: "pconnect", Rate: o.connectRate})
+	// Two sockets per client: 4,500 clients per process at most.
+	ws, ok, err := openClients(srv, o.pollClients, 4500, command{Op: "pconnect", Rate: o.connectRate})
 	if err != nil {
 		return nil, err
 	}

@@ -111,11 +111,13 @@ func runClients(in io.Reader, out io.Writer) error {
 // connect opens cmd.N clients with open, spread over the source addresses,
 // at cmd.Rate per second (or as fast as cmd.Concurrency handshakes in
 // progress allow), and waits for every attempt. Each client then runs in
-// the goroutine that opened it.
+// the goroutine that opened it. The reply's Hist holds the times of the
+// handshakes that succeeded.
 func (p *clientProc) connect(cmd command, open func(url string, ip net.IP, timeout time.Duration) (run func() bool, err error)) reply {
 	var mu sync.Mutex
 	r := reply{Errors: map[string]int{}}
 	var wg sync.WaitGroup
+	var took hist
 	var sem chan struct{}
 	if cmd.Concurrency > 0 {
 		sem = make(chan struct{}, cmd.Concurrency)
@@ -135,7 +137,11 @@ func (p *clientProc) connect(cmd command, open func(url string, ip net.IP, timeo
 		ip := net.ParseIP(cmd.IPs[i%len(cmd.IPs)])
 		wg.Add(1)
 		go func() {
+			t0 := time.Now()
 			run, err := open(cmd.URL, ip, timeout)
+			if err == nil {
+				took.add(float64(time.Since(t0).Microseconds()))
+			}
 			if sem != nil {
 				<-sem
 			}
@@ -158,6 +164,7 @@ func (p *clientProc) connect(cmd command, open func(url string, ip net.IP, timeo
 	}
 	wg.Wait()
 	r.Elapsed = time.Since(start).Seconds()
+	r.Hist = took.snapshot()
 	return r
 }
 
