@@ -108,12 +108,16 @@ func runClients(in io.Reader, out io.Writer) error {
 	}
 }
 
+// opener opens one client from the source address src; run then serves it
+// until it ends, and reports whether the server ended it.
+type opener func(url string, src net.IP, timeout time.Duration) (run func() (dropped bool), err error)
+
 // connect opens cmd.N clients with open, spread over the source addresses,
 // at cmd.Rate per second (or as fast as cmd.Concurrency handshakes in
 // progress allow), and waits for every attempt. Each client then runs in
 // the goroutine that opened it. The reply's Hist holds the times of the
 // handshakes that succeeded.
-func (p *clientProc) connect(cmd command, open func(url string, ip net.IP, timeout time.Duration) (run func() bool, err error)) reply {
+func (p *clientProc) connect(cmd command, open opener) reply {
 	var mu sync.Mutex
 	r := reply{Errors: map[string]int{}}
 	var wg sync.WaitGroup
