@@ -95,6 +95,13 @@ type Request struct {
 
 func newRequest(r *http.Request) Request {
 	var b strings.Builder
+	size := len(r.Host) + 8
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			size += len(k) + len(v) + 3
+		}
+	}
+	b.Grow(size)
 	for k, vs := range r.Header {
 		for _, v := range vs {
 			b.WriteString(k)

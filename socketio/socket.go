@@ -55,8 +55,9 @@ type Socket struct {
 
 	mu        sync.Mutex
 	connected bool
+	closing   bool // onClose is running or has run
 	data      any
-	ev        *eventTable          // handlers, made on first registration
+	hooks     []hook               // handlers of every kind, in order of registration
 	acks      map[int64]*ackWaiter // pending acks of emits, made on first use
 	// rooms are the rooms joined besides the socket's own, guarded by the
 	// MemoryAdapter's lock.
@@ -69,20 +70,45 @@ type Socket struct {
 	restored *Session
 }
 
-// eventTable holds a socket's handlers.
-type eventTable struct {
-	handlers      []namedHandler
-	any           []func(ev string, args Args)
-	anyOutgoing   []func(ev string, args []any)
-	use           []func(ev string, args Args) error
-	disconnecting []func(DisconnectReason)
-	disconnect    []func(DisconnectReason)
-	errors        []func(error)
+// hook is one handler of a socket. One list holds every kind: a socket has
+// a few handlers, and one small slice costs an idle socket less than a
+// table of lists.
+type hook struct {
+	kind hookKind
+	name string // the event of a hookEvent
+	fn   any    // the handler, of the kind's type
 }
 
-type namedHandler struct {
-	name string
-	h    EventHandler
+type hookKind uint8
+
+const (
+	hookEvent         hookKind = iota // EventHandler
+	hookAny                           // func(string, Args)
+	hookAnyOutgoing                   // func(string, []any)
+	hookUse                           // func(string, Args) error
+	hookDisconnecting                 // func(DisconnectReason)
+	hookDisconnect                    // func(DisconnectReason)
+	hookError                         // func(error)
+)
+
+// addHook registers a handler.
+func (s *Socket) addHook(h hook) {
+	s.mu.Lock()
+	s.hooks = append(s.hooks, h)
+	s.mu.Unlock()
+}
+
+// hooksOf returns the handlers of one kind, in order.
+func hooksOf[F any](s *Socket, kind hookKind) []F {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []F
+	for _, h := range s.hooks {
+		if h.kind == kind {
+			out = append(out, h.fn.(F))
+		}
+	}
+	return out
 }
 
 func newSocket(nsp *Namespace, cl *client, auth map[string]any) *Socket {
@@ -142,86 +168,48 @@ func (s *Socket) SetData(v any) {
 // Handshake returns the handshake details, in Node's shape.
 func (s *Socket) Handshake() Handshake { return newHandshake(s.cl.conn.Request(), s.auth) }
 
-func (s *Socket) events() *eventTable {
-	if s.ev == nil {
-		s.ev = &eventTable{}
-	}
-	return s.ev
-}
-
 // On adds a handler of the event ev.
-func (s *Socket) On(ev string, h EventHandler) {
-	s.mu.Lock()
-	t := s.events()
-	t.handlers = append(t.handlers, namedHandler{ev, h})
-	s.mu.Unlock()
-}
+func (s *Socket) On(ev string, h EventHandler) { s.addHook(hook{kind: hookEvent, name: ev, fn: h}) }
 
 // Off removes every handler of ev.
 func (s *Socket) Off(ev string) {
 	s.mu.Lock()
-	if s.ev != nil {
-		s.ev.handlers = slices.DeleteFunc(s.ev.handlers, func(n namedHandler) bool { return n.name == ev })
-	}
+	s.hooks = slices.DeleteFunc(s.hooks, func(h hook) bool { return h.kind == hookEvent && h.name == ev })
 	s.mu.Unlock()
 }
 
 // OnAny adds a handler of every event, called before the event's own.
-func (s *Socket) OnAny(h func(ev string, args Args)) {
-	s.mu.Lock()
-	s.events().any = append(s.events().any, h)
-	s.mu.Unlock()
-}
+func (s *Socket) OnAny(h func(ev string, args Args)) { s.addHook(hook{kind: hookAny, fn: h}) }
 
 // OnAnyOutgoing adds a handler of every event sent to the client.
 func (s *Socket) OnAnyOutgoing(h func(ev string, args []any)) {
-	s.mu.Lock()
-	s.events().anyOutgoing = append(s.events().anyOutgoing, h)
+	s.addHook(hook{kind: hookAnyOutgoing, fn: h})
 	s.watchesOutgoing.Store(true)
-	s.mu.Unlock()
 }
 
 // Use adds a middleware of incoming events: an error stops the event and
 // goes to the OnError handlers.
-func (s *Socket) Use(m func(ev string, args Args) error) {
-	s.mu.Lock()
-	s.events().use = append(s.events().use, m)
-	s.mu.Unlock()
-}
+func (s *Socket) Use(m func(ev string, args Args) error) { s.addHook(hook{kind: hookUse, fn: m}) }
 
 // OnDisconnecting adds a handler called when the socket is about to
 // disconnect, still in its rooms.
 func (s *Socket) OnDisconnecting(h func(DisconnectReason)) {
-	s.mu.Lock()
-	s.events().disconnecting = append(s.events().disconnecting, h)
-	s.mu.Unlock()
+	s.addHook(hook{kind: hookDisconnecting, fn: h})
 }
 
 // OnDisconnect adds a handler called once the socket has disconnected (a
 // handler added after that is never called: check Connected after adding
 // one from another goroutine than the socket's).
 func (s *Socket) OnDisconnect(h func(DisconnectReason)) {
-	s.mu.Lock()
-	s.events().disconnect = append(s.events().disconnect, h)
-	s.mu.Unlock()
+	s.addHook(hook{kind: hookDisconnect, fn: h})
 }
 
 // OnError adds a handler of the socket's errors: a malformed packet from the
 // client (the connection then closes) or an error of an event middleware.
-func (s *Socket) OnError(h func(error)) {
-	s.mu.Lock()
-	s.events().errors = append(s.events().errors, h)
-	s.mu.Unlock()
-}
+func (s *Socket) OnError(h func(error)) { s.addHook(hook{kind: hookError, fn: h}) }
 
 func (s *Socket) emitError(err error) {
-	s.mu.Lock()
-	var hs []func(error)
-	if s.ev != nil {
-		hs = s.ev.errors
-	}
-	s.mu.Unlock()
-	for _, h := range hs {
+	for _, h := range hooksOf[func(error)](s, hookError) {
 		h(err)
 	}
 }
@@ -281,17 +269,25 @@ func (s *Socket) onEvent(name string, args Args, id int64) {
 	if id != noID {
 		ack = Ack{r: &ackReply{s: s, id: id}}
 	}
+	var (
+		buf   [2]EventHandler
+		hs    = buf[:0]
+		anyHs []func(string, Args)
+		use   []func(string, Args) error
+	)
 	s.mu.Lock()
-	if !s.connected || s.ev == nil {
+	if !s.connected {
 		s.mu.Unlock()
 		return
 	}
-	t := s.ev
-	anyHs, use := t.any, t.use
-	var hs []EventHandler
-	for _, n := range t.handlers {
-		if n.name == name {
-			hs = append(hs, n.h)
+	for _, h := range s.hooks {
+		switch {
+		case h.kind == hookEvent && h.name == name:
+			hs = append(hs, h.fn.(EventHandler))
+		case h.kind == hookAny:
+			anyHs = append(anyHs, h.fn.(func(string, Args)))
+		case h.kind == hookUse:
+			use = append(use, h.fn.(func(string, Args) error))
 		}
 	}
 	s.mu.Unlock()
@@ -389,13 +385,7 @@ func (s *Socket) send(ev string, args []any, id int64, volatile bool) error {
 
 // notifyOutgoing calls the OnAnyOutgoing handlers.
 func (s *Socket) notifyOutgoing(ev string, args []any) {
-	s.mu.Lock()
-	var hs []func(string, []any)
-	if s.ev != nil {
-		hs = s.ev.anyOutgoing
-	}
-	s.mu.Unlock()
-	for _, h := range hs {
+	for _, h := range hooksOf[func(string, []any)](s, hookAnyOutgoing) {
 		h(ev, args)
 	}
 }
@@ -458,16 +448,13 @@ func (s *Socket) Disconnect(close bool) {
 // disconnect handlers run.
 func (s *Socket) onClose(reason DisconnectReason) {
 	s.mu.Lock()
-	if !s.connected {
+	if !s.connected || s.closing {
 		s.mu.Unlock()
 		return
 	}
-	var before []func(DisconnectReason)
-	if s.ev != nil {
-		before = s.ev.disconnecting
-	}
+	s.closing = true
 	s.mu.Unlock()
-	for _, h := range before {
+	for _, h := range hooksOf[func(DisconnectReason)](s, hookDisconnecting) {
 		h(reason)
 	}
 	if s.nsp.srv.cfg.Recovery != nil && reason.recoverable() {
@@ -480,11 +467,8 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	s.connected = false
 	acks := s.acks
 	s.acks = nil
-	var after []func(DisconnectReason)
-	if s.ev != nil {
-		after = s.ev.disconnect
-	}
 	s.mu.Unlock()
+	after := hooksOf[func(DisconnectReason)](s, hookDisconnect)
 	for id, w := range acks {
 		w.cancel(s.nsp.srv, id, ErrDisconnected)
 	}
