@@ -27,6 +27,7 @@ type options struct {
 	echoDur, echoWarmup       time.Duration
 	pingInterval, pingTimeout time.Duration
 	nodeDir, gogc, jsonOut    string
+	pprof                     string
 	pollClients               int
 	pollRate                  float64
 	pollDur                   time.Duration
@@ -62,6 +63,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.DurationVar(&o.pingTimeout, "ping-timeout", 20*time.Second, "servers' ping timeout")
 	fs.StringVar(&o.nodeDir, "node-dir", "cmd/parley-bench/node", "directory of the Node peer's server.js")
 	fs.StringVar(&o.gogc, "gogc", "", "GOGC of the Go server (empty: the Go default, 100)")
+	fs.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof of the (first) Go server on this address, to profile it during a run")
 	fs.StringVar(&o.jsonOut, "json", "", "also write every run's figures to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
