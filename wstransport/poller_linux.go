@@ -13,38 +13,38 @@ import (
 )
 
 const (
-	// readBufSize is each worker's read buffer; a connection keeps only an
+	// readBufSize is each loop's read buffer; a connection keeps only an
 	// incomplete frame between reads.
 	readBufSize = 16 << 10
-	// readsPerEvent bounds the reads of one connection per readiness event,
-	// so one busy client cannot hold a worker; the one-shot re-arm brings it
-	// back at once if it still has data.
-	readsPerEvent = 4
-	// maxWorkers bounds the pool when handlers block.
-	maxWorkers = 4096
-	// workQueue is how many ready connections may wait for a worker.
-	workQueue = 1024
-	// stallAfter is how long no worker may finish a job while connections
-	// wait before another worker is started: the workers are then blocked
-	// (in a handler waiting on a store), not merely busy. Starting workers
-	// for mere bursts (a connection storm) would leave hundreds of idle
-	// goroutines with their buffers and grown stacks behind.
+	// maxLoops bounds the loops when handlers block.
+	maxLoops = 4096
+	// stallAfter is how long every loop may be busy with the same events
+	// before another loop is started: the loops are then blocked (in a
+	// handler waiting on a store), not merely busy. Starting loops for mere
+	// bursts would leave idle goroutines with grown stacks behind.
 	stallAfter = 20 * time.Millisecond
-	// extraIdle is how long a worker started beyond Config.Workers waits for
-	// work before it stops.
+	// extraIdle is how long a loop started beyond Config.Workers waits for
+	// events before it stops.
 	extraIdle = 10 * time.Second
-	// epoll flags of a connection: readable or peer closed, one event per
-	// arming.
-	pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | 1<<30 // EPOLLONESHOT
+	// epoll flags of a connection: readable or peer closed, edge-triggered
+	// (an event per arrival of data; no re-arming).
+	pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | 1<<31 // EPOLLET
 )
 
 var errPollerStopped = errors.New("wstransport: readiness loop stopped")
 
-// poller is the readiness loop: one goroutine waits in epoll_wait and hands
-// each ready connection to a worker. Connections are registered one-shot,
-// so a connection is read by one worker at a time and re-armed after.
-// Workers are long-lived: a goroutine per readable event would grow a new
-// stack for the library's deep call chains every time.
+// poller is the readiness loop: goroutines wait in epoll_wait on one epoll
+// instance and read the connections that became ready themselves, in line:
+// no handoff to another goroutine, no re-arming system call per event.
+// Connections are registered edge-triggered, and a connection's state word
+// (pollEntry.state) makes sure one goroutine at a time reads it: an event
+// that finds it busy asks the busy goroutine to read once more.
+//
+// The loops are long-lived (a goroutine per event would grow a new stack for
+// every read). While every loop is busy for longer than stallAfter (handlers
+// blocked on a store, say), a monitor starts another, so that the other
+// connections, and their heartbeats, are still read; those stop again after
+// extraIdle without events.
 type poller struct {
 	log  *slog.Logger
 	core int
@@ -54,28 +54,55 @@ type poller struct {
 	started bool
 	stopped bool
 	epfd    int
-	wake    [2]int // pipe that stops the loop; registered with id 0
+	wake    [2]int // pipe that stops the loops; registered with id 0
 
-	work     chan *Transport
 	quit     chan struct{}
+	busy     chan struct{} // wakes the monitor when no loop is waiting
 	wg       sync.WaitGroup
-	workers  atomic.Int32
-	progress atomic.Int64 // when a worker last finished a job (Unix ns)
+	loops    atomic.Int32
+	waiting  atomic.Int32 // loops inside epoll_wait
+	progress atomic.Int64 // when a loop last finished its events (Unix ns)
 }
 
+// pollConn is a connection the readiness loop reads: the library
+// transport (Transport) or a Conn.
+type pollConn interface {
+	entry() *pollEntry
+	rawConn() syscall.RawConn
+	// consume parses bytes read; false once reading should stop.
+	consume(data []byte) bool
+	// readFailed ends the connection after a read error or end of stream.
+	readFailed(err error)
+	finish()
+	isFinished() bool
+	logID() string
+}
+
+// pollEntry is a connection's registration in the readiness loop.
+type pollEntry struct {
+	id     uint64      // in the Server's registry, and in the epoll event
+	polled atomic.Bool // registered in the readiness loop
+	// state is idle (0), being read (1), or being read and due for another
+	// read (2): data arrived while a loop was reading.
+	state atomic.Int32
+}
+
+func (e *pollEntry) entry() *pollEntry { return e }
+
 func newPoller(core int, log *slog.Logger, conns *registry) *poller {
-	return &poller{log: log, core: core, conns: conns, work: make(chan *Transport, workQueue), quit: make(chan struct{})}
+	return &poller{log: log, core: core, conns: conns, quit: make(chan struct{}), busy: make(chan struct{}, 1)}
 }
 
 func (p *poller) workerCount() int {
 	if p == nil {
 		return 0
 	}
-	return int(p.workers.Load())
+	return int(p.loops.Load())
 }
 
-// add registers a connection, starting the loop on first use.
-func (p *poller) add(t *Transport) error {
+// add registers a connection, starting the loops on first use. Data that
+// arrived before is reported at once.
+func (p *poller) add(t pollConn) error {
 	if p == nil {
 		return errPollerStopped
 	}
@@ -94,9 +121,9 @@ func (p *poller) add(t *Transport) error {
 	}
 	epfd := p.epfd
 	p.mu.Unlock()
-	t.polled.Store(true)
+	t.entry().polled.Store(true)
 	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_ADD); err != nil {
-		t.polled.Store(false)
+		t.entry().polled.Store(false)
 		return err
 	}
 	return nil
@@ -105,10 +132,10 @@ func (p *poller) add(t *Transport) error {
 // ctl runs epoll_ctl on the connection's descriptor while the connection
 // holds it open, so a concurrent close cannot hand the number to another
 // socket in between.
-func (p *poller) ctl(t *Transport, epfd, op int) error {
+func (p *poller) ctl(t pollConn, epfd, op int) error {
 	var cerr error
-	id := t.id
-	err := t.raw.Control(func(fd uintptr) {
+	id := t.entry().id
+	err := t.rawConn().Control(func(fd uintptr) {
 		ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
 		cerr = syscall.EpollCtl(epfd, op, int(fd), &ev)
 	})
@@ -118,29 +145,12 @@ func (p *poller) ctl(t *Transport, epfd, op int) error {
 	return cerr
 }
 
-// rearm asks for the next readiness event of a connection.
-func (p *poller) rearm(t *Transport) {
-	if !t.polled.Load() {
-		return
-	}
-	p.mu.Lock()
-	epfd, stopped := p.epfd, p.stopped
-	p.mu.Unlock()
-	if stopped {
-		return
-	}
-	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_MOD); err != nil && !t.finished.Load() {
-		p.log.Error("wstransport: re-arming a connection failed, closing it", "sid", t.Sid(), "err", err)
-		t.finish()
-	}
-}
-
 // remove unregisters a connection before it is closed.
-func (p *poller) remove(t *Transport) {
+func (p *poller) remove(t pollConn) {
 	if p == nil {
 		return
 	}
-	if !t.polled.Swap(false) {
+	if !t.entry().polled.Swap(false) {
 		return
 	}
 	p.mu.Lock()
@@ -151,8 +161,8 @@ func (p *poller) remove(t *Transport) {
 	}
 }
 
-// start creates the epoll instance and starts the loop and the core
-// workers. Called under mu.
+// start creates the epoll instance and starts the core loops and the
+// monitor. Called under mu.
 func (p *poller) start() error {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
@@ -162,6 +172,7 @@ func (p *poller) start() error {
 		_ = syscall.Close(epfd)
 		return fmt.Errorf("wstransport: pipe2: %w", err)
 	}
+	// Level-triggered: every loop sees the wake-up and stops.
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN}
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p.wake[0], &ev); err != nil {
 		_ = syscall.Close(epfd)
@@ -170,21 +181,36 @@ func (p *poller) start() error {
 		return fmt.Errorf("wstransport: epoll_ctl: %w", err)
 	}
 	p.epfd, p.started = epfd, true
+	p.progress.Store(time.Now().UnixNano())
 	p.wg.Add(1 + p.core)
-	go p.loop(epfd)
-	p.workers.Add(int32(p.core))
+	go p.monitor()
+	p.loops.Add(int32(p.core))
 	for range p.core {
-		go p.worker(true)
+		go p.loop(true)
 	}
 	return nil
 }
 
-// loop waits for readiness and dispatches connections to workers.
-func (p *poller) loop(epfd int) {
+// loop waits for readiness and reads the ready connections. Extra loops
+// stop after extraIdle without events.
+func (p *poller) loop(core bool) {
 	defer p.wg.Done()
-	events := make([]syscall.EpollEvent, 256)
+	defer p.loops.Add(-1)
+	rd := newRawReader()
+	events := make([]syscall.EpollEvent, 128)
+	timeout := -1
+	if !core {
+		timeout = int(extraIdle / time.Millisecond)
+	}
 	for {
-		n, err := syscall.EpollWait(epfd, events, -1)
+		p.waiting.Add(1)
+		n, err := syscall.EpollWait(p.epfd, events, timeout)
+		if p.waiting.Add(-1) == 0 {
+			select {
+			case p.busy <- struct{}{}:
+			default:
+			}
+		}
 		if err != nil {
 			if err == syscall.EINTR {
 				continue
@@ -192,80 +218,73 @@ func (p *poller) loop(epfd int) {
 			p.log.Error("wstransport: epoll_wait failed, readiness loop stopped", "err", err)
 			return
 		}
+		if n == 0 && !core {
+			return // idle extra loop
+		}
 		for i := range n {
 			id := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
 			if id == 0 {
 				return // woken by shutdown
 			}
-			if t := p.conns.get(id); t != nil && t.polled.Load() {
-				p.dispatch(t)
+			if t := p.conns.get(id); t != nil && t.entry().polled.Load() {
+				p.handle(t, rd)
 			}
 		}
+		p.progress.Store(time.Now().UnixNano())
 	}
 }
 
-// dispatch queues t for the workers. While they are stalled (blocked in
-// handlers: a connection middleware may wait on a store for seconds), it
-// starts another worker so that other connections, and their pongs, are
-// still read.
-func (p *poller) dispatch(t *Transport) {
-	select {
-	case p.work <- t:
-		if len(p.work) > 1 && time.Now().UnixNano()-p.progress.Load() > int64(stallAfter) {
-			p.spawn()
+// handle reads a ready connection, unless another loop is reading it: that
+// one is then told to read once more.
+func (p *poller) handle(t pollConn, rd *rawReader) {
+	e := t.entry()
+	for !e.state.CompareAndSwap(0, 1) {
+		if e.state.CompareAndSwap(1, 2) || e.state.Load() == 2 {
+			return
 		}
-		return
-	default:
-	}
-	p.spawn()
-	select {
-	case p.work <- t:
-	case <-p.quit:
-	}
-}
-
-func (p *poller) spawn() {
-	if p.workers.Load() >= maxWorkers {
-		return
-	}
-	p.workers.Add(1)
-	p.wg.Add(1)
-	p.progress.Store(time.Now().UnixNano()) // one at a time per stall period
-	go p.worker(false)
-}
-
-// worker reads ready connections. Extra workers stop after extraIdle.
-func (p *poller) worker(core bool) {
-	defer p.wg.Done()
-	defer p.workers.Add(-1)
-	rd := newRawReader()
-	var idle <-chan time.Time
-	var timer *time.Timer
-	if !core {
-		timer = time.NewTimer(extraIdle)
-		defer timer.Stop()
-		idle = timer.C
 	}
 	for {
-		select {
-		case t := <-p.work:
-			if t.onReadable(rd) {
-				p.rearm(t)
-			}
-			p.progress.Store(time.Now().UnixNano())
-			if timer != nil {
-				timer.Reset(extraIdle)
-			}
-		case <-idle:
+		if !readReady(t, rd) {
+			return // the connection ended; it stays "busy" for good
+		}
+		if e.state.CompareAndSwap(1, 0) {
 			return
+		}
+		e.state.Store(1) // data came meanwhile: read again
+	}
+}
+
+// monitor starts a loop when every loop has been busy for stallAfter.
+func (p *poller) monitor() {
+	defer p.wg.Done()
+	timer := time.NewTimer(stallAfter)
+	defer timer.Stop()
+	for {
+		select {
+		case <-p.busy:
 		case <-p.quit:
 			return
 		}
+		for p.waiting.Load() == 0 {
+			timer.Reset(stallAfter)
+			select {
+			case <-timer.C:
+			case <-p.quit:
+				return
+			}
+			stalled := time.Now().UnixNano()-p.progress.Load() > int64(stallAfter)
+			if p.waiting.Load() == 0 && stalled && p.loops.Load() < maxLoops {
+				p.loops.Add(1)
+				p.wg.Add(1)
+				p.progress.Store(time.Now().UnixNano()) // one at a time per stall period
+				go p.loop(false)
+			}
+		}
 	}
 }
 
-// shutdown stops the loop and the workers and waits for them until ctx is
-// done. Connections are not closed here.
+// shutdown stops the loops and waits for them until ctx is done.
+// Connections are not closed here.
 func (p *poller) shutdown(ctx context.Context) error {
 	if p == nil {
 		return nil
@@ -287,7 +306,7 @@ func (p *poller) shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return fmt.Errorf("wstransport: shutdown: workers still busy: %w", ctx.Err())
+		return fmt.Errorf("wstransport: shutdown: readiness loops still busy: %w", ctx.Err())
 	}
 	_ = syscall.Close(p.epfd)
 	_ = syscall.Close(p.wake[0])
@@ -295,7 +314,7 @@ func (p *poller) shutdown(ctx context.Context) error {
 	return nil
 }
 
-// rawReader is a worker's read buffer with a pre-bound RawConn callback.
+// rawReader is a loop's read buffer with a pre-bound RawConn callback.
 type rawReader struct {
 	buf []byte
 	n   int
@@ -320,11 +339,12 @@ func (r *rawReader) readFD(fd uintptr) bool {
 	}
 }
 
-// onReadable reads what a ready connection has without blocking. It
-// returns whether the connection must be re-armed.
-func (t *Transport) onReadable(rd *rawReader) bool {
-	for range readsPerEvent {
-		if err := t.raw.Read(rd.fn); err != nil {
+// readReady reads what a ready connection has without blocking, until the
+// socket is drained: with edge-triggered readiness, data left unread would
+// not be reported again. It returns false once the connection has ended.
+func readReady(t pollConn, rd *rawReader) bool {
+	for {
+		if err := t.rawConn().Read(rd.fn); err != nil {
 			t.readFailed(err)
 			return false
 		}
@@ -342,8 +362,8 @@ func (t *Transport) onReadable(rd *rawReader) bool {
 			t.readFailed(io.EOF)
 			return false
 		case n < len(rd.buf):
-			return true // drained; the re-arm reports anything newer
+			// Drained: data arriving from now on raises a new event.
+			return true
 		}
 	}
-	return true
 }

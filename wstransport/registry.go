@@ -2,28 +2,29 @@ package wstransport
 
 import "sync"
 
-// registry holds a Builder's open connections by id: the readiness loop
+// registry holds a Server's open connections by id: the readiness loop
 // finds a ready connection by the id stored in its epoll registration (a
 // stale event for a closed connection finds nothing), and Shutdown finds
 // the connections still open. One small map entry per connection.
 type registry struct {
 	mu    sync.Mutex
 	next  uint64
-	conns map[uint64]*Transport
+	conns map[uint64]pollConn
 }
 
-func (r *registry) add(t *Transport) uint64 {
+func (r *registry) add(t pollConn) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.conns == nil {
-		r.conns = map[uint64]*Transport{}
+		r.conns = map[uint64]pollConn{}
 	}
 	r.next++
 	r.conns[r.next] = t
+	t.entry().id = r.next
 	return r.next
 }
 
-func (r *registry) get(id uint64) *Transport {
+func (r *registry) get(id uint64) pollConn {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.conns[id]
@@ -41,10 +42,10 @@ func (r *registry) len() int {
 	return len(r.conns)
 }
 
-func (r *registry) all() []*Transport {
+func (r *registry) all() []pollConn {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]*Transport, 0, len(r.conns))
+	out := make([]pollConn, 0, len(r.conns))
 	for _, t := range r.conns {
 		out = append(out, t)
 	}

@@ -1,111 +1,34 @@
 package wstransport
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
+	"github.com/zishang520/socket.io/parsers/engine/v3/parser"
 	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
-// Config configures the transport. The zero value works.
-type Config struct {
-	// MaxPayload is the largest message a client may send, in bytes; a
-	// larger one closes the connection with 1009. Use the engine's
-	// maxHttpBufferSize. default: 1,000,000
-	MaxPayload int64
-	// MaxQueue is the most bytes a connection may have waiting to be
-	// written; above it the connection is closed as a slow consumer.
-	// default: 1 MiB
-	MaxQueue int
-	// WriteTimeout is how long a connection's backlog may take to drain
-	// before it is closed as a slow consumer. default: 10s
-	WriteTimeout time.Duration
-	// CloseTimeout is how long the server waits for the client's close frame
-	// after sending its own before it drops the TCP connection. default: 5s
-	CloseTimeout time.Duration
-	// Workers is the number of long-lived goroutines reading ready
-	// connections (Linux, plain TCP). While all are busy more are started;
-	// those stop after a minute without work. default: 4 × GOMAXPROCS, at
-	// least 16
-	Workers int
-	// GoroutineReader makes every connection read with its own goroutine,
-	// even where the readiness loop is available. default: false
-	GoroutineReader bool
-	// Inbound, when set, sees every text message of a session before the
-	// engine does, on the reading goroutine. It may hold the message back
-	// for a moment by blocking, or drop it (deliver false); a non-nil done
-	// is called once the engine has handled the message (the engine uses
-	// this to close races in the library). default: every message is
-	// delivered
-	Inbound func(sid string, message []byte) (deliver bool, done func())
-	// Logger receives the transport's log lines. default: slog.Default()
-	Logger *slog.Logger
-}
-
-func (c Config) withDefaults() Config {
-	if c.MaxPayload <= 0 {
-		c.MaxPayload = 1_000_000
-	}
-	if c.MaxQueue <= 0 {
-		c.MaxQueue = 1 << 20
-	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 10 * time.Second
-	}
-	if c.CloseTimeout <= 0 {
-		c.CloseTimeout = 5 * time.Second
-	}
-	if c.Workers <= 0 {
-		c.Workers = max(16, 4*runtime.GOMAXPROCS(0))
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	return c
-}
-
-// Slow-consumer close reasons, as counted.
-const (
-	reasonQueueFull    = "queue_full"
-	reasonWriteTimeout = "write_timeout"
-)
-
-// Builder creates the transport for each WebSocket connection of an engine.
-// It implements the library's transports.TransportCtor under the name
-// "websocket", and prometheus.Collector for the transport's metrics.
+// Builder creates the transport for each WebSocket connection of the
+// zishang520 library's engine. It implements the library's
+// transports.TransportCtor under the name "websocket", and (through its
+// Server) prometheus.Collector for the transport's metrics.
 type Builder struct {
-	cfg     Config
-	log     *slog.Logger
-	metrics *metrics
-	poller  *poller // nil where the readiness loop is not available
-	conns   registry
+	*Server
 }
 
 var _ transports.TransportCtor = (*Builder)(nil)
 
 // NewBuilder returns a Builder. Call Shutdown when the engine stops.
-func NewBuilder(cfg Config) *Builder {
-	cfg = cfg.withDefaults()
-	b := &Builder{cfg: cfg, log: cfg.Logger}
-	if !cfg.GoroutineReader {
-		b.poller = newPoller(cfg.Workers, cfg.Logger, &b.conns)
-	}
-	b.metrics = newMetrics(
-		func() float64 { return float64(b.conns.len()) },
-		func() float64 { return float64(b.poller.workerCount()) },
-	)
-	return b
-}
+func NewBuilder(cfg Config) *Builder { return &Builder{Server: New(cfg)} }
 
 // Name returns "websocket": the engine looks transports up by this name for
 // direct connections and for upgrades.
@@ -120,6 +43,7 @@ func (b *Builder) UpgradesTo() []string { return nil }
 // New creates the transport of one upgraded connection. The engine calls it.
 func (b *Builder) New(ctx *types.HttpContext) transports.Transport {
 	t := &Transport{b: b, fr: frameReader{max: b.cfg.MaxPayload}}
+	t.outbound.srv, t.outbound.owner = b.Server, t
 	t.Transport = transports.MakeTransport()
 	t.Prototype(t)
 	t.Construct(ctx)
@@ -137,41 +61,17 @@ func (t *Transport) session() string {
 	return t.upgradeSid
 }
 
-// Describe implements prometheus.Collector.
-func (b *Builder) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range b.metrics.collectors() {
-		c.Describe(ch)
-	}
-}
-
-// Collect implements prometheus.Collector.
-func (b *Builder) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range b.metrics.collectors() {
-		c.Collect(ch)
-	}
-}
-
-// Shutdown drops the connections still open (the engine has normally closed
-// them already) and stops the readiness loop and its workers, waiting for
-// them until ctx is done.
-func (b *Builder) Shutdown(ctx context.Context) error {
-	for _, t := range b.conns.all() {
-		t.finish()
-	}
-	return b.poller.shutdown(ctx)
-}
-
 // Transport is the transport of one WebSocket connection.
 type Transport struct {
 	transports.Transport // the library's base: parser, state, events
 
+	outbound
+	pollEntry
+
 	b           *Builder
 	conn        net.Conn
-	raw         syscall.RawConn // set when writes can be tried without blocking
 	idleTimeout time.Duration
-	upgradeSid  string      // the session an upgrade transport is for
-	id          uint64      // in the Builder's registry
-	polled      atomic.Bool // registered in the readiness loop
+	upgradeSid  string // the session an upgrade transport is for
 
 	// Reader state, used by one goroutine at a time.
 	fr         frameReader
@@ -193,20 +93,6 @@ type Transport struct {
 	// The probe's handling never reports an error or close synchronously,
 	// so this cannot deadlock.
 	probeMu sync.Mutex
-
-	mu               sync.Mutex // guards the write state below
-	queue            net.Buffers
-	queued           int
-	headPartial      bool // queue[0] is the rest of a frame begun on the wire
-	flushing         bool
-	closeSent        bool
-	finishAfterFlush bool
-	done             bool
-	closeTimer       *time.Timer
-	wbuf             []byte // argument and results of writeFn, under mu
-	wn               int
-	werr             error
-	writeFn          func(fd uintptr) bool
 }
 
 // Construct takes the upgraded connection over from the engine's gorilla
@@ -220,6 +106,7 @@ func (t *Transport) Construct(ctx *types.HttpContext) {
 		return
 	}
 	t.conn = wsc.NetConn()
+	t.nc = t.conn
 	// The engine then takes the client's address from the request, and the
 	// gorilla Conn with its buffers becomes garbage once the engine's
 	// initialization returns.
@@ -232,8 +119,8 @@ func (t *Transport) Construct(ctx *types.HttpContext) {
 	t.active.Store(!ctx.Query().Has("sid"))
 	t.SetWritable(true)
 	t.SetPerMessageDeflate(nil)
-	t.setupRaw()
-	t.id = t.b.conns.add(t)
+	t.raw = rawConnOf(t.conn)
+	t.b.conns.add(t)
 	transports.StartReader(t, ctx.TransportReadPermission(), t.startReading)
 }
 
@@ -358,22 +245,16 @@ func (t *Transport) control(op opcode, payload []byte) error {
 // the answer is written.
 func (t *Transport) peerClosed(code int) {
 	t.sendClose(code)
-	t.mu.Lock()
-	pending := t.flushing
-	if pending {
-		t.finishAfterFlush = true
-	}
-	t.mu.Unlock()
-	if !pending {
-		t.finish()
-	}
+	t.afterFlush()
 }
 
-func (t *Transport) isClosing() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.closeSent || t.done
-}
+func (t *Transport) isClosing() bool { return t.closing() }
+
+// Library-transport sides of the readiness loop's and the write path's
+// interfaces.
+func (t *Transport) rawConn() syscall.RawConn { return t.raw }
+func (t *Transport) isFinished() bool         { return t.finished.Load() }
+func (t *Transport) logID() string            { return t.session() }
 
 // DoClose is called by the engine to close the transport: it sends a close
 // frame without a status, as Node's engine.io does (clients see 1005), and
@@ -383,21 +264,6 @@ func (t *Transport) DoClose(fn types.Callable) {
 	if fn != nil {
 		fn()
 	}
-}
-
-// sendClose queues a close frame once and bounds the wait for the client's.
-func (t *Transport) sendClose(code int) {
-	if !t.send(closeFrame(code, ""), kindClose) {
-		return
-	}
-	timer := time.AfterFunc(t.b.cfg.CloseTimeout, t.finish)
-	t.mu.Lock()
-	if t.done {
-		timer.Stop()
-	} else {
-		t.closeTimer = timer
-	}
-	t.mu.Unlock()
 }
 
 // abort ends the connection after a failure the engine must hear about as a
@@ -430,14 +296,7 @@ func (t *Transport) finish() {
 	if !t.finished.CompareAndSwap(false, true) {
 		return
 	}
-	t.mu.Lock()
-	t.done = true
-	dropped := t.queued
-	t.queue, t.queued = nil, 0
-	timer := t.closeTimer
-	t.mu.Unlock()
-	t.b.metrics.queueBytes.Sub(float64(dropped))
-	if timer != nil {
+	if timer := t.stop(); timer != nil {
 		timer.Stop()
 	}
 	t.b.poller.remove(t)
@@ -447,4 +306,175 @@ func (t *Transport) finish() {
 	}
 	t.probeBarrier()
 	t.OnClose()
+}
+
+// Send writes the engine's packets. The engine calls it under its flush
+// lock; "drain" tells it the packets are handed over ("ready" must not be
+// emitted here: the engine would flush again and deadlock).
+func (t *Transport) Send(packets []*packet.Packet) {
+	frames, err := t.frame(packets)
+	if err != nil {
+		t.OnError("encode error", err)
+		return
+	}
+	kind := kindData
+	if len(packets) == 1 && packets[0].Type == packet.PING {
+		kind = kindPing
+	} else if t.Protocol() == 4 && hasConnectAnswer(packets) {
+		// The library writes a namespace's CONNECT answer before it
+		// registers the namespace socket for incoming packets; an event the
+		// client sends at once can land in between and close the client
+		// ("invalid state"). Handing the write to another goroutine lets the
+		// connecting goroutine finish first (Node has no such gap).
+		kind = kindDeferred
+	}
+	t.send(frames, kind)
+	t.Emit("drain")
+}
+
+// hasConnectAnswer reports whether packets hold a Socket.IO CONNECT packet
+// (an Engine.IO message whose data starts with '0').
+func hasConnectAnswer(packets []*packet.Packet) bool {
+	for _, p := range packets {
+		if p.Type != packet.MESSAGE {
+			continue
+		}
+		if b, ok := p.Data.(types.BufferInterface); ok && b.Len() > 0 && b.Bytes()[0] == '0' {
+			return true
+		}
+	}
+	return false
+}
+
+// frame encodes and frames packets into one buffer, written at once.
+func (t *Transport) frame(packets []*packet.Packet) ([]byte, error) {
+	size := 0
+	for _, p := range packets {
+		size += maxHeaderLen + 1 + dataLen(p)
+	}
+	out := make([]byte, 0, size)
+	for _, p := range packets {
+		var err error
+		if out, err = t.appendPacket(out, p); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func dataLen(p *packet.Packet) int {
+	if p.Options != nil && p.Options.WsPreEncodedFrame != nil {
+		return p.Options.WsPreEncodedFrame.Len()
+	}
+	if b, ok := p.Data.(types.BufferInterface); ok {
+		return b.Len()
+	}
+	return 64
+}
+
+// appendPacket appends one packet as one frame. Engine.IO 4 text and binary
+// messages are framed straight from their buffers; anything else goes
+// through the engine's parser.
+func (t *Transport) appendPacket(dst []byte, p *packet.Packet) ([]byte, error) {
+	if c, ok := p.Data.(io.Closer); ok {
+		defer func() { _ = c.Close() }()
+	}
+	if p.Options != nil && p.Options.WsPreEncodedFrame != nil {
+		return appendBuffer(dst, p.Options.WsPreEncodedFrame, 0), nil
+	}
+	if t.Protocol() == 4 {
+		tb, ok := parser.PACKET_TYPES[p.Type]
+		switch d := p.Data.(type) {
+		case nil:
+			if ok {
+				return appendFrame(dst, opText, []byte{tb}), nil
+			}
+		case *types.StringBuffer:
+			if ok {
+				return appendBuffer(dst, d, tb), nil
+			}
+		case *strings.Reader:
+			if ok {
+				s := make([]byte, d.Len())
+				_, _ = d.Read(s)
+				dst = appendHeader(dst, opText, 1+len(s))
+				return append(append(dst, tb), s...), nil
+			}
+		case *types.BytesBuffer:
+			if t.SupportsBinary() {
+				return appendBuffer(dst, d, 0), nil
+			}
+		}
+	}
+	enc, err := t.Parser().EncodePacket(p, t.SupportsBinary())
+	if err != nil {
+		return nil, fmt.Errorf("wstransport: encode %s packet: %w", p.Type, err)
+	}
+	return appendBuffer(dst, enc, 0), nil
+}
+
+// appendBuffer frames an encoded buffer: text for a StringBuffer, binary
+// otherwise; prefix, when not 0, is the packet type character.
+func appendBuffer(dst []byte, b types.BufferInterface, prefix byte) []byte {
+	op := opBinary
+	if _, ok := b.(*types.StringBuffer); ok {
+		op = opText
+	}
+	data := b.Bytes()
+	if prefix == 0 {
+		return appendFrame(dst, op, data)
+	}
+	dst = appendHeader(dst, op, 1+len(data))
+	return append(append(dst, prefix), data...)
+}
+
+// Message is a Socket.IO packet encoded and framed once, to be written as
+// it is to many connections: a text frame ("4" and the packet), followed by
+// one binary frame per attachment for binary packets.
+type Message struct {
+	frames []byte
+	binary bool
+}
+
+// NewMessage frames the buffers the Socket.IO encoder returned for one
+// packet.
+func NewMessage(encoded []types.BufferInterface) *Message {
+	size := 0
+	for _, b := range encoded {
+		size += maxHeaderLen + 1 + b.Len()
+	}
+	m := &Message{frames: make([]byte, 0, size)}
+	for i, b := range encoded {
+		if _, text := b.(*types.StringBuffer); text && i == 0 {
+			m.frames = appendBuffer(m.frames, b, '4')
+			continue
+		}
+		m.binary = true
+		m.frames = appendFrame(m.frames, opBinary, b.Bytes())
+	}
+	return m
+}
+
+// Len returns the number of bytes written per recipient.
+func (m *Message) Len() int { return len(m.frames) }
+
+// WriteMessage writes m to the connection, for fan-out. It returns false
+// when the caller must deliver through the engine instead: the connection
+// is not yet the session's active transport (during an upgrade), or it
+// cannot take the message's binary frames (Engine.IO 3 or base64 clients).
+// A volatile message is dropped while the connection has a backlog. Once
+// the connection is closing, the message is discarded and true returned.
+func (t *Transport) WriteMessage(m *Message, volatile bool) bool {
+	if !t.active.Load() {
+		return false
+	}
+	if m.binary && (t.Protocol() != 4 || !t.SupportsBinary()) {
+		return false
+	}
+	kind := kindData
+	if volatile {
+		kind = kindVolatile
+	}
+	t.send(m.frames, kind)
+	return true
 }

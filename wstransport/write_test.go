@@ -16,6 +16,7 @@ func pipeTransport(t *testing.T) (*Transport, net.Conn) {
 	t.Helper()
 	server, client := net.Pipe()
 	tr := &Transport{b: NewBuilder(Config{GoroutineReader: true}), conn: server}
+	tr.outbound.srv, tr.outbound.owner, tr.nc = tr.b.Server, tr, server
 	tr.Transport = transports.MakeTransport()
 	tr.Prototype(tr)
 	t.Cleanup(func() {

@@ -69,7 +69,7 @@ func (c *conn) handshake(host string) error {
 		return err
 	}
 	if !bytes.Contains([]byte(status), []byte(" 101 ")) {
-		return fmt.Errorf("upgrade refused: %q", status)
+		return fmt.Errorf("%w: upgrade answered %q", errRefused, status)
 	}
 	for {
 		line, err := c.br.ReadString('\n')
@@ -96,7 +96,7 @@ func (c *conn) handshake(host string) error {
 			return nil
 		}
 		if bytes.HasPrefix(msg, []byte("44")) {
-			return fmt.Errorf("connect error: %s", msg)
+			return fmt.Errorf("%w: connect error %s", errRefused, msg)
 		}
 	}
 }
@@ -141,6 +141,10 @@ func (c *conn) readMessage(buf []byte) ([]byte, error) {
 }
 
 var errServerClosed = errors.New("server sent a close frame")
+
+// errRefused marks a handshake the server answered with a refusal (an HTTP
+// error status, a Socket.IO CONNECT error), as opposed to a network failure.
+var errRefused = errors.New("refused by the server")
 
 // writeText sends one masked text frame.
 func (c *conn) writeText(p []byte) error {

@@ -13,8 +13,10 @@
 // addresses so that 19,500 connections fit under a per-process limit of
 // 20,000 open files. The scenarios: idle memory (RSS per connection), fan-out
 // (receivers, stepped send rates, deliveries per server core-second, loss,
-// latency percentiles, then twice the sustainable rate), and echo (acked
-// events per server core-second).
+// latency percentiles, then twice the sustainable rate), echo (acked
+// events per server core-second), and, when asked for, polling (long-polling
+// clients: acked events and broadcasts) and storm (connections opened
+// without a rate limit).
 package main
 
 import (

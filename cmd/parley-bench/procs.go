@@ -58,6 +58,9 @@ func startClustered(system string, o *options, redisURL string) (*server, error)
 		if o.gogc != "" {
 			cmd.Env = append(cmd.Env, "GOGC="+o.gogc)
 		}
+		if o.pprof != "" && redisURL == "" {
+			cmd.Args = append(cmd.Args, "-pprof", o.pprof)
+		}
 	default:
 		return nil, fmt.Errorf("unknown system %q", system)
 	}

@@ -27,13 +27,19 @@ type options struct {
 	echoDur, echoWarmup       time.Duration
 	pingInterval, pingTimeout time.Duration
 	nodeDir, gogc, jsonOut    string
+	pprof                     string
+	pollClients               int
+	pollRate                  float64
+	pollDur                   time.Duration
+	stormConns, stormConc     int
+	stormTimeout              time.Duration
 }
 
 func parseOptions(args []string) (*options, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	o := &options{}
 	systems := fs.String("systems", "parley,node", "servers to measure: parley, node, stock (the library as it comes)")
-	scenarios := fs.String("scenarios", "memory,fanout1k,fanout5k,fanout2n,echo", "scenarios to run (fanout2n: 1,000 receivers on two nodes joined through Redis)")
+	scenarios := fs.String("scenarios", "memory,fanout1k,fanout5k,fanout2n,echo", "scenarios to run (fanout2n: 1,000 receivers on two nodes joined through Redis); also polling (long-polling clients: echo and broadcasts) and storm (connections opened without a rate limit)")
 	fs.IntVar(&o.reps, "reps", 3, "repetitions of every scenario (medians are reported)")
 	mem := fs.String("mem-conns", "5000,19500", "idle connection counts of the memory scenario")
 	fs.Float64Var(&o.connectRate, "connect-rate", 2500, "connections opened per second")
@@ -47,10 +53,17 @@ func parseOptions(args []string) (*options, error) {
 	fs.IntVar(&o.echoSize, "echo-size", 100, "bytes per echo event")
 	fs.DurationVar(&o.echoDur, "echo-duration", 6*time.Second, "measured duration of the echo scenario")
 	fs.DurationVar(&o.echoWarmup, "echo-warmup", time.Second, "echo warm-up")
+	fs.IntVar(&o.pollClients, "polling-clients", 1000, "long-polling clients of the polling scenario, each in a closed loop of acked echo events")
+	fs.Float64Var(&o.pollRate, "polling-bcast-rate", 5, "broadcasts per second to the polling clients, meanwhile")
+	fs.DurationVar(&o.pollDur, "polling-duration", 30*time.Second, "measured duration of the polling scenario (after -echo-warmup; longer than the ping interval, so that every client answers a ping)")
+	fs.IntVar(&o.stormConns, "storm-conns", 19500, "WebSocket connections of the storm scenario, opened without a rate limit")
+	fs.IntVar(&o.stormConc, "storm-concurrency", 256, "handshakes in progress per client process in the storm")
+	fs.DurationVar(&o.stormTimeout, "storm-timeout", 15*time.Second, "time allowed to one connection of the storm (TCP connect, upgrade, CONNECT)")
 	fs.DurationVar(&o.pingInterval, "ping-interval", 25*time.Second, "servers' ping interval (both default to Node's)")
 	fs.DurationVar(&o.pingTimeout, "ping-timeout", 20*time.Second, "servers' ping timeout")
 	fs.StringVar(&o.nodeDir, "node-dir", "cmd/parley-bench/node", "directory of the Node peer's server.js")
 	fs.StringVar(&o.gogc, "gogc", "", "GOGC of the Go server (empty: the Go default, 100)")
+	fs.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof of the (first) Go server on this address, to profile it during a run")
 	fs.StringVar(&o.jsonOut, "json", "", "also write every run's figures to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -86,11 +99,14 @@ func parseList[T any](s string, parse func(string) (T, error)) ([]T, error) {
 	return out, nil
 }
 
-// results collects each metric's values per system, in first-seen order.
+// results collects each metric's values per system, in first-seen order,
+// and the notes of the runs (what a number cannot say, such as why
+// connections failed).
 type results struct {
 	order  []string
 	values map[string]map[string][]float64
 	loads  []string
+	notes  []string
 }
 
 func (r *results) add(system string, figures []figure) {
@@ -124,7 +140,11 @@ func runMain(args []string) int {
 				load := loadAvg()
 				res.loads = append(res.loads, load)
 				fmt.Fprintf(os.Stderr, "parley-bench: rep %d %s %s (load %s)\n", rep+1, sc, sys, load)
-				figs, err := runScenario(o, sc, sys)
+				note := func(s string) {
+					fmt.Fprintf(os.Stderr, "    %s\n", s)
+					res.notes = append(res.notes, fmt.Sprintf("rep %d %s %s: %s", rep+1, sc, sys, s))
+				}
+				figs, err := runScenario(o, sc, sys, note)
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "parley-bench: %s %s: %v\n", sc, sys, err)
 					return 1
@@ -138,7 +158,7 @@ func runMain(args []string) int {
 	}
 	printTable(os.Stdout, o, res)
 	if o.jsonOut != "" {
-		b, _ := json.MarshalIndent(map[string]any{"order": res.order, "values": res.values, "loadavg": res.loads}, "", "  ")
+		b, _ := json.MarshalIndent(map[string]any{"order": res.order, "values": res.values, "loadavg": res.loads, "notes": res.notes}, "", "  ")
 		if err := os.WriteFile(o.jsonOut, b, 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, "parley-bench:", err)
 			return 1
@@ -147,7 +167,7 @@ func runMain(args []string) int {
 	return 0
 }
 
-func runScenario(o *options, sc, sys string) ([]figure, error) {
+func runScenario(o *options, sc, sys string, note func(string)) ([]figure, error) {
 	switch sc {
 	case "memory":
 		var out []figure
@@ -167,24 +187,31 @@ func runScenario(o *options, sc, sys string) ([]figure, error) {
 		return fanoutTwoNodes(o, sys, 1000, o.fanout1k, 100*time.Millisecond, 40)
 	case "echo":
 		return echoRun(o, sys)
+	case "polling":
+		return pollingRun(o, sys, note)
+	case "storm":
+		return stormRun(o, sys, note)
 	}
 	return nil, fmt.Errorf("unknown scenario %q", sc)
 }
 
-// connectAll opens n connections spread over enough client processes.
+// connectAll opens n WebSocket connections spread over enough client
+// processes.
 func connectAll(o *options, srv *server, n int) ([]*worker, int, error) {
-	nw := max(2, (n+8999)/9000)
-	ws, err := startWorkers(nw)
+	return openClients(srv, n, 9000, command{Op: "connect", Rate: o.connectRate})
+}
+
+// openClients starts enough client processes for n clients (at least two,
+// at most perProc clients each, so that their sockets stay under the limit
+// of 20,000 open files) and has them open the clients with proto (connect
+// or pconnect, at proto.Rate per second in all). It returns the clients
+// opened.
+func openClients(srv *server, n, perProc int, proto command) ([]*worker, int, error) {
+	ws, err := startWorkers(max(2, (n+perProc-1)/perProc))
 	if err != nil {
 		return nil, 0, err
 	}
-	replies, err := callAll(ws, func(i int, w *worker) command {
-		per := n / nw
-		if i < n%nw {
-			per++
-		}
-		return command{Op: "connect", URL: srv.url, N: per, Rate: o.connectRate / float64(nw), IPs: w.ips}
-	})
+	replies, err := openShares(ws, srv, n, proto)
 	if err != nil {
 		stopWorkers(ws)
 		return nil, 0, err
@@ -197,6 +224,20 @@ func connectAll(o *options, srv *server, n int) ([]*worker, int, error) {
 		}
 	}
 	return ws, ok, nil
+}
+
+// openShares has every client process open its share of n clients with
+// proto, the rate shared out too, and returns their replies.
+func openShares(ws []*worker, srv *server, n int, proto command) ([]reply, error) {
+	return callAll(ws, func(i int, w *worker) command {
+		c := proto
+		c.URL, c.IPs, c.N = srv.url, w.ips, n/len(ws)
+		if i < n%len(ws) {
+			c.N++
+		}
+		c.Rate = proto.Rate / float64(len(ws))
+		return c
+	})
 }
 
 // memoryRun measures the server's RSS per idle connection.
@@ -359,16 +400,9 @@ func runStep(o *options, servers []*server, ws []*worker, sender *conn, receiver
 	}
 	cpu0 := serversCPU(servers)
 	t0 := time.Now()
-	pad := strings.Repeat("x", 60)
-	sent := 0
-	for time.Since(t0) < d {
-		next := t0.Add(time.Duration(float64(sent) / rate * float64(time.Second)))
-		time.Sleep(time.Until(next))
-		msg := fmt.Appendf(nil, `42["broadcast",{"t":%d,"p":"%s"}]`, time.Now().UnixNano(), pad)
-		if err := sender.writeText(msg); err != nil {
-			return nil, fmt.Errorf("sender: %w", err)
-		}
-		sent++
+	sent, err := sendBroadcasts(sender, rate, d)
+	if err != nil {
+		return nil, err
 	}
 	time.Sleep(o.drain)
 	cpu1 := serversCPU(servers)
@@ -393,6 +427,24 @@ func runStep(o *options, servers []*server, ws []*worker, sender *conn, receiver
 	st.deliveredPerSec = float64(st.delivered) / d.Seconds()
 	st.pass = st.delivered >= st.expected && st.dropped == 0 && st.p99 <= float64(limit.Milliseconds())
 	return st, nil
+}
+
+// sendBroadcasts emits "broadcast" events at rate per second for d, each
+// carrying its send time, and returns how many it sent.
+func sendBroadcasts(sender *conn, rate float64, d time.Duration) (int, error) {
+	t0 := time.Now()
+	pad := strings.Repeat("x", 60)
+	sent := 0
+	for time.Since(t0) < d {
+		next := t0.Add(time.Duration(float64(sent) / rate * float64(time.Second)))
+		time.Sleep(time.Until(next))
+		msg := fmt.Appendf(nil, `42["broadcast",{"t":%d,"p":"%s"}]`, time.Now().UnixNano(), pad)
+		if err := sender.writeText(msg); err != nil {
+			return sent, fmt.Errorf("sender: %w", err)
+		}
+		sent++
+	}
+	return sent, nil
 }
 
 // echoRun measures acked events per server core-second.

@@ -19,7 +19,10 @@ import (
 
 	"github.com/parley-chat/parley/adapter"
 	"github.com/parley-chat/parley/engine"
+	"github.com/parley-chat/parley/engineio"
 	"github.com/parley-chat/parley/fanout"
+	"github.com/parley-chat/parley/socketio"
+	"github.com/parley-chat/parley/wstransport"
 )
 
 // serveMain is the "serve" subcommand: Parley's engine (transport, fan-out)
@@ -39,6 +42,9 @@ func serveMain(args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if *redisURL == "" && !*stock {
+		return serveCore(*addr, *pingInterval, *pingTimeout, *goroutines, *pprofAddr, log)
+	}
 	cfg := engine.Config{PingInterval: *pingInterval, PingTimeout: *pingTimeout, Logger: log}
 	cfg.WebSocket.GoroutineReader = *goroutines
 	if *stock {
@@ -104,5 +110,49 @@ func serveMain(args []string) int {
 	if node != nil {
 		_ = node.Close(sctx)
 	}
+	return 0
+}
+
+// serveCore serves the two events on Parley's own core (packages socketio,
+// engineio, wstransport).
+func serveCore(addr string, pingInterval, pingTimeout time.Duration, goroutines bool, pprofAddr string, log *slog.Logger) int {
+	ws := wstransport.New(wstransport.Config{GoroutineReader: goroutines, Logger: log})
+	io := socketio.New(socketio.Config{
+		Engine: engineio.Config{PingInterval: pingInterval, PingTimeout: pingTimeout, WebSocket: ws},
+		Logger: log,
+	})
+	io.OnConnection(func(s *socketio.Socket) {
+		s.On("broadcast", func(args socketio.Args, _ socketio.Ack) { _ = io.Emit("bcast", args.Values()...) })
+		s.On("echo", func(args socketio.Args, ack socketio.Ack) { _ = ack.Send(args.Values()...) })
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "parley-bench serve:", err)
+		return 1
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", io)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("parley-bench serve: stopped", "err", err)
+		}
+	}()
+	if pprofAddr != "" {
+		go func() {
+			if err := http.ListenAndServe(pprofAddr, nil); err != nil {
+				log.Error("parley-bench serve: pprof", "err", err)
+			}
+		}()
+	}
+	fmt.Printf("listening %s\n", ln.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(sctx)
+	_ = io.Close(sctx)
+	_ = ws.Shutdown(sctx)
 	return 0
 }

@@ -59,4 +59,10 @@ func printTable(w io.Writer, o *options, r *results) {
 		}
 		fmt.Fprintln(w)
 	}
+	if len(r.notes) > 0 {
+		fmt.Fprintln(w, "\nNotes:")
+		for _, n := range r.notes {
+			fmt.Fprintln(w, "- "+n)
+		}
+	}
 }

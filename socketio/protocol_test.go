@@ -1,0 +1,267 @@
+package socketio
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// These tests check, with raw packets, the behaviours the Socket.IO
+// protocol's own test suite (socketio/socket.io-protocol, test-suite/)
+// checks against its reference server: the events "message" (answered with
+// "message-back"), "message-with-ack" (answered by ack), an "auth" event
+// with the auth payload on connection, in "/" and "/custom".
+
+const (
+	pingInterval = 300 * time.Millisecond
+	pingTimeout  = 200 * time.Millisecond
+)
+
+// suiteServer starts the reference server of the protocol's test suite.
+func suiteServer(t *testing.T, cfg Config) (*Server, string) {
+	t.Helper()
+	if cfg.Engine.PingInterval == 0 {
+		cfg.Engine.PingInterval, cfg.Engine.PingTimeout = pingInterval, pingTimeout
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = time.Second
+	}
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	io := New(cfg)
+	for _, name := range []string{"/", "/custom"} {
+		io.Of(name).OnConnection(func(s *Socket) {
+			auth := s.Auth()
+			if auth == nil {
+				auth = map[string]any{}
+			}
+			_ = s.Emit("auth", auth)
+			s.On("message", func(args Args, _ Ack) { _ = s.Emit("message-back", args.Values()...) })
+			s.On("message-with-ack", func(args Args, ack Ack) { _ = ack.Send(args.Values()...) })
+		})
+	}
+	ts := httptest.NewServer(io)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := io.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		ts.Close()
+	})
+	return io, "ws" + strings.TrimPrefix(ts.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
+}
+
+// wsClient reads every message into a channel, so that none is lost
+// between two waits.
+type wsClient struct {
+	t    *testing.T
+	ws   *websocket.Conn
+	msgs chan wsMessage
+}
+
+type wsMessage struct {
+	data   string
+	binary bool
+	err    error
+}
+
+func dial(t *testing.T, url string) *wsClient {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &wsClient{t: t, ws: ws, msgs: make(chan wsMessage, 64)}
+	go func() {
+		for {
+			kind, b, err := ws.ReadMessage()
+			c.msgs <- wsMessage{data: string(b), binary: kind == websocket.BinaryMessage, err: err}
+			if err != nil {
+				close(c.msgs)
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { _ = ws.Close() })
+	return c
+}
+
+// next returns the next message that is not a ping.
+func (c *wsClient) next() wsMessage {
+	c.t.Helper()
+	for {
+		select {
+		case m, ok := <-c.msgs:
+			if !ok {
+				c.t.Fatal("connection closed")
+			}
+			if m.err != nil {
+				c.t.Fatalf("read: %v", m.err)
+			}
+			if m.data == "2" && !m.binary {
+				_ = c.ws.WriteMessage(websocket.TextMessage, []byte("3"))
+				continue
+			}
+			return m
+		case <-time.After(5 * time.Second):
+			c.t.Fatal("no message")
+		}
+	}
+}
+
+func (c *wsClient) send(s string) {
+	_ = c.ws.WriteMessage(websocket.TextMessage, []byte(s))
+}
+
+func (c *wsClient) sendBinary(b []byte) {
+	_ = c.ws.WriteMessage(websocket.BinaryMessage, b)
+}
+
+// closed waits for the server to end the connection.
+func (c *wsClient) closed() {
+	c.t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case m, ok := <-c.msgs:
+			if !ok || m.err != nil {
+				return
+			}
+			if m.data == "2" && !m.binary {
+				_ = c.ws.WriteMessage(websocket.TextMessage, []byte("3"))
+			}
+		case <-deadline:
+			c.t.Fatal("connection not closed")
+		}
+	}
+}
+
+func (c *wsClient) expect(want string) {
+	c.t.Helper()
+	if m := c.next(); m.data != want {
+		c.t.Fatalf("got %q, want %q", m.data, want)
+	}
+}
+
+func (c *wsClient) expectPrefix(prefix string) string {
+	c.t.Helper()
+	m := c.next()
+	if !strings.HasPrefix(m.data, prefix) {
+		c.t.Fatalf("got %q, want a message starting with %q", m.data, prefix)
+	}
+	return m.data
+}
+
+// connect opens a session and joins a namespace; it returns the CONNECT
+// answer.
+func connect(t *testing.T, url, packet string) *wsClient {
+	c := dial(t, url)
+	c.expectPrefix("0{")
+	c.send(packet)
+	return c
+}
+
+func TestConnectToNamespaces(t *testing.T) {
+	_, url := suiteServer(t, Config{})
+	for _, tc := range []struct{ send, prefix, auth string }{
+		{"40", `40{"sid":"`, `42["auth",{}]`},
+		{`40{"token":"123"}`, `40{"sid":"`, `42["auth",{"token":"123"}]`},
+		{"40/custom,", `40/custom,{"sid":"`, `42/custom,["auth",{}]`},
+		{`40/custom,{"token":"abc"}`, `40/custom,{"sid":"`, `42/custom,["auth",{"token":"abc"}]`},
+	} {
+		c := connect(t, url, tc.send)
+		answer := c.expectPrefix(tc.prefix)
+		if strings.Contains(answer, "pid") {
+			t.Fatalf("CONNECT answer %q has a pid without recovery", answer)
+		}
+		c.expect(tc.auth)
+	}
+}
+
+func TestConnectRefusals(t *testing.T) {
+	_, url := suiteServer(t, Config{})
+	c := connect(t, url, "40/random")
+	c.expect(`44/random,{"message":"Invalid namespace"}`)
+	connect(t, url, "4abc").closed()
+	start := time.Now()
+	c = dial(t, url)
+	c.expectPrefix("0{")
+	c.closed()
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Fatalf("a client without CONNECT closed after %v, want the connect timeout (1s)", d)
+	}
+}
+
+func TestDisconnectFromNamespaces(t *testing.T) {
+	_, url := suiteServer(t, Config{})
+	c := connect(t, url, "40")
+	c.expectPrefix("40")
+	c.expect(`42["auth",{}]`)
+	c.send("41")
+	c.send("40/custom")
+	c.expectPrefix("40/custom,")
+	c.expect(`42/custom,["auth",{}]`)
+	c.send("41/custom")
+	c.send(`40`)
+	c.expectPrefix("40")
+	c.expect(`42["auth",{}]`)
+	c.send(`42["message","message to main namespace"]`)
+	c.expect(`42["message-back","message to main namespace"]`)
+	// A packet for a namespace the client left closes the connection, as
+	// in Node ("invalid state").
+	c.send(`42/custom,["message","to a namespace left"]`)
+	c.closed()
+}
+
+func TestMessages(t *testing.T) {
+	_, url := suiteServer(t, Config{})
+	c := connect(t, url, "40")
+	c.expectPrefix("40")
+	c.expect(`42["auth",{}]`)
+	c.send(`42["message",1,"2",{"3":[true]}]`)
+	c.expect(`42["message-back",1,"2",{"3":[true]}]`)
+	c.send(`42456["message-with-ack",1,"2",{"3":[false]}]`)
+	c.expect(`43456[1,"2",{"3":[false]}]`)
+	for _, tc := range []struct{ head, back string }{
+		{`452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`, `452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`},
+		{`452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`, `462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`},
+	} {
+		c.send(tc.head)
+		c.sendBinary([]byte{1, 2, 3})
+		c.sendBinary([]byte{4, 5, 6})
+		c.expect(tc.back)
+		for _, want := range []string{"\x01\x02\x03", "\x04\x05\x06"} {
+			if m := c.next(); !m.binary || m.data != want {
+				t.Fatalf("attachment %q (binary %v), want %q", m.data, m.binary, want)
+			}
+		}
+	}
+}
+
+func TestMalformedPacketsClose(t *testing.T) {
+	_, url := suiteServer(t, Config{})
+	for _, bad := range []string{"4abc", "42{}", `42abc["message-with-ack",1,"2",{"3":[false]}]`, `42["connect"]`, `42[]`, `451-["x",{"_placeholder":true,"num":3}]`, "47", `411-["x"]`} {
+		c := connect(t, url, "40")
+		c.expectPrefix("40")
+		c.expect(`42["auth",{}]`)
+		c.send(bad)
+		if strings.HasPrefix(bad, "451-") {
+			c.sendBinary([]byte{1})
+		}
+		c.closed()
+	}
+}
+
+func TestTooManyAttachments(t *testing.T) {
+	_, url := suiteServer(t, Config{MaxAttachments: 2})
+	c := connect(t, url, "40")
+	c.expectPrefix("40")
+	c.expect(`42["auth",{}]`)
+	c.send(`453-["message",1]`)
+	c.closed()
+}
