@@ -13,14 +13,14 @@
 //     a Redis stream, at least once between nodes, and connection state
 //     recovery across nodes).
 //
-// A Node is one process's membership in such a cluster. Give it to the server
-// options as the adapter constructor; the library then creates one
+// A Node is one process's membership in such a cluster. Its NewAdapter is
+// the Socket.IO server's adapter; the server then creates one
 // NamespaceAdapter per namespace from it:
 //
 //	node, err := adapter.NewClassic(rdb, adapter.Config{})
-//	opts.SetAdapter(node)
+//	io := socketio.New(socketio.Config{Adapter: node.NewAdapter})
 //	...
-//	io.Close(nil)
+//	io.Close(ctx)
 //	node.Close(ctx)
 //
 // Layout, after socket.io's own ClusterAdapter: one protocol-independent
@@ -60,12 +60,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/parley-chat/parley/internal/wire"
+	"github.com/parley-chat/parley/socketio"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
-	"github.com/zishang520/socket.io/servers/socket/v3"
-
-	"github.com/parley-chat/parley/internal/wire"
 )
 
 // Config configures a Node. The zero value works.
@@ -93,11 +91,6 @@ type Config struct {
 	// as long again, the connection counts as lost (this catches half-open
 	// connections, which report no error). default: 5s
 	HealthCheckInterval time.Duration
-	// Deliverer writes broadcasts to this node's sockets, both this node's
-	// own and those received from the cluster. Parley passes its encode-once
-	// fan-out (*fanout.Fanout). default: the library's in-memory adapter
-	// (one encode, then a write through the engine per socket)
-	Deliverer Deliverer
 	// Logger receives the adapter's log lines. default: slog.Default()
 	Logger *slog.Logger
 	// Registerer, when set, registers the adapter's Prometheus metrics:
@@ -132,23 +125,16 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Deliverer delivers a broadcast to the local sockets of a namespace
-// adapter that opts selects (see package fanout for the contract). Packets
-// with an ack id never go through it.
-type Deliverer interface {
-	Deliver(a socket.Adapter, p *parser.Packet, opts *socket.BroadcastOptions)
-}
-
 // ErrClosed is returned by operations on a closed Node.
 var ErrClosed = errors.New("adapter: closed")
 
-// Node is this process's member of a Socket.IO cluster over Redis. It is a
-// socket.AdapterConstructor.
+// Node is this process's member of a Socket.IO cluster over Redis. Its
+// NewAdapter is the socketio.AdapterFunc of the server.
 type Node struct {
 	core *core
 }
 
-var _ socket.AdapterConstructor = (*Node)(nil)
+var _ socketio.AdapterFunc = (*Node)(nil).NewAdapter
 
 // NewClassic returns a Node speaking the protocol of @socket.io/redis-adapter
 // 8.3's createAdapter (classic pub/sub). rdb may be a standalone, Sentinel or
@@ -318,9 +304,9 @@ func NewStreams(rdb redis.UniversalClient, cfg StreamsConfig) (*Node, error) {
 	return &Node{core: c}, nil
 }
 
-// New creates the adapter of a namespace. The socket.io server calls it once
-// per namespace.
-func (n *Node) New(nsp socket.Namespace) socket.Adapter { return n.core.newNamespace(nsp) }
+// NewAdapter creates the adapter of a namespace: set it as the server's
+// socketio.Config.Adapter, which calls it once per namespace.
+func (n *Node) NewAdapter(nsp *socketio.Namespace) socketio.Adapter { return n.core.newNamespace(nsp) }
 
 // UID is the node's id in the cluster.
 func (n *Node) UID() string { return n.core.uid }

@@ -4,11 +4,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
-	"github.com/zishang520/socket.io/servers/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
-
 	"github.com/parley-chat/parley/internal/wire"
+	"github.com/parley-chat/parley/socketio"
 )
 
 // This file is the receiving side of NamespaceAdapter: carrying out what
@@ -31,12 +28,14 @@ func (a *NamespaceAdapter) apply(m *wire.Message) {
 			a.applyAckBroadcast(m)
 			return
 		}
-		p := &parser.Packet{Type: parser.EVENT, Data: m.Data}
+		p := &socketio.Packet{Type: socketio.PacketEvent, ID: -1, Data: m.Data}
 		opts := socketOptions(m.Opts)
 		if a.recovery && m.Offset != "" && recoverable(p, opts) {
-			p.Data = withOffset(p.Data.([]any), m.Offset)
+			p.Data = withOffset(p.Data, m.Offset)
 		}
-		a.deliver(p, opts)
+		if err := a.deliver(p, opts); err != nil {
+			a.core.malformed(a.name, err, 0)
+		}
 	case wire.SocketsJoin, wire.SocketsLeave, wire.DisconnectSockets:
 		if m.SID != "" {
 			a.applyLegacy(m)
@@ -56,26 +55,26 @@ func (a *NamespaceAdapter) applyRooms(m *wire.Message) {
 	opts := socketOptions(m.Opts)
 	switch m.Kind {
 	case wire.SocketsJoin:
-		a.Adapter.AddSockets(opts, socketRooms(m.Rooms))
+		_ = a.MemoryAdapter.AddSockets(opts, m.Rooms)
 	case wire.SocketsLeave:
-		a.Adapter.DelSockets(opts, socketRooms(m.Rooms))
+		_ = a.MemoryAdapter.DelSockets(opts, m.Rooms)
 	case wire.DisconnectSockets:
-		a.Adapter.DisconnectSockets(opts, m.Close)
+		_ = a.MemoryAdapter.DisconnectSockets(opts, m.Close)
 	}
 }
 
 // applyLegacy carries out a per-socket request of adapters 6.x/7.x: only the
 // node holding the socket acts and answers.
 func (a *NamespaceAdapter) applyLegacy(m *wire.Message) {
-	s, ok := a.Nsp().Sockets().Load(socket.SocketId(m.SID))
-	if !ok {
+	s := a.nsp.Socket(m.SID)
+	if s == nil {
 		return
 	}
 	switch m.Kind {
 	case wire.SocketsJoin:
-		s.Join(socket.Room(m.Room))
+		s.Join(m.Room)
 	case wire.SocketsLeave:
-		s.Leave(socket.Room(m.Room))
+		s.Leave(m.Room)
 	case wire.DisconnectSockets:
 		s.Disconnect(m.Close)
 	}
@@ -86,20 +85,19 @@ func (a *NamespaceAdapter) applyLegacy(m *wire.Message) {
 
 func (a *NamespaceAdapter) applyAckBroadcast(m *wire.Message) {
 	id, requester := m.RequestID, m.UID
-	p := &parser.Packet{Type: parser.EVENT, Data: m.Data}
-	a.deliverWithAck(p, socketOptions(m.Opts), func(n uint64) {
-		a.core.respond(requester, a.name, &wire.Response{Kind: wire.ClientCount, RequestID: id, ClientCount: n})
-	}, func(args []any, err error) {
-		if err != nil {
-			return
-		}
-		a.respondWithArg(requester, &wire.Response{Kind: wire.BroadcastAck, RequestID: id}, first(args))
+	p := &socketio.Packet{Type: socketio.PacketEvent, ID: -1, Data: m.Data}
+	err := a.MemoryAdapter.BroadcastWithAck(p, socketOptions(m.Opts), func(n int) {
+		a.core.respond(requester, a.name, &wire.Response{Kind: wire.ClientCount, RequestID: id, ClientCount: uint64(n)})
+	}, func(args socketio.Args) {
+		a.respondWithArg(requester, &wire.Response{Kind: wire.BroadcastAck, RequestID: id}, args.Value(0))
 	})
+	if err != nil {
+		a.core.malformed(a.name, err, 0)
+	}
 }
 
 // respondWithArg answers a request with an ack's argument (a client's, a
-// listener's), made what wire.Payload describes: a client's binary ack
-// arrives here as the library's *types.BytesBuffer.
+// listener's), made what wire.Payload describes.
 func (a *NamespaceAdapter) respondWithArg(requester string, r *wire.Response, arg any) {
 	packet, err := wire.PayloadValue(arg)
 	if err != nil {
@@ -112,13 +110,9 @@ func (a *NamespaceAdapter) respondWithArg(requester string, r *wire.Response, ar
 
 func (a *NamespaceAdapter) answerFetch(m *wire.Message) {
 	resp := &wire.Response{Kind: wire.FetchResult, RequestID: m.RequestID, Sockets: []wire.SocketInfo{}}
-	a.Adapter.FetchSockets(socketOptions(m.Opts))(func(local []socket.SocketDetails, _ error) {
-		for _, d := range local {
-			if s, ok := d.(*socket.Socket); ok {
-				resp.Sockets = append(resp.Sockets, socketInfo(s))
-			}
-		}
-	})
+	for _, s := range a.Select(socketOptions(m.Opts)) {
+		resp.Sockets = append(resp.Sockets, socketInfo(s))
+	}
 	a.core.respond(m.UID, a.name, resp)
 }
 
@@ -126,22 +120,18 @@ func (a *NamespaceAdapter) answerRooms(m *wire.Message) {
 	resp := &wire.Response{Kind: wire.RoomsResult, RequestID: m.RequestID}
 	if m.Kind == wire.Sockets {
 		resp.Kind = wire.SocketsResult
-		for _, id := range a.Sockets(types.NewSet(socketRooms(m.Opts.Rooms)...)).Keys() {
-			resp.SIDs = append(resp.SIDs, string(id))
-		}
+		resp.SIDs = a.Sockets(m.Opts.Rooms)
 	} else {
-		for _, r := range a.Rooms().Keys() {
-			resp.Rooms = append(resp.Rooms, string(r))
-		}
+		resp.Rooms = a.Rooms()
 	}
 	a.core.respond(m.UID, a.name, resp)
 }
 
 func (a *NamespaceAdapter) applyServerSideEmit(m *wire.Message) {
-	if ev, _ := first(m.Data).(string); socket.NAMESPACE_RESERVED_EVENTS.Has(ev) {
-		// The library would run the namespace's own listeners ("connection"
-		// handlers) with whatever the message carries; senders refuse these
-		// names, so such a message is malformed.
+	if ev, _ := first(m.Data).(string); reservedServerSideEvents[ev] {
+		// Senders refuse these names (Node would run the namespace's own
+		// "connection" listeners with whatever the message carries), so
+		// such a message is malformed.
 		a.core.malformed(a.name, fmt.Errorf("adapter: a server-side emit of the reserved event %q", ev), 0)
 		return
 	}
@@ -149,18 +139,23 @@ func (a *NamespaceAdapter) applyServerSideEmit(m *wire.Message) {
 	if !ok {
 		return
 	}
-	args := append([]any(nil), data...)
+	var reply func([]any) error
 	if m.RequestID != "" {
 		var once sync.Once
 		id, requester := m.RequestID, m.UID
-		args = append(args, socket.Ack(func(res []any, _ error) {
+		reply = func(res []any) error {
 			once.Do(func() {
 				a.respondWithArg(requester, &wire.Response{Kind: wire.ServerSideEmitAck, RequestID: id}, first(res))
 			})
-		}))
+			return nil
+		}
 	}
-	a.Nsp().OnServerSideEmit(args)
+	a.nsp.ReceiveServerSideEmit(data, reply)
 }
+
+// reservedServerSideEvents are the namespace events a server-side emit may
+// not name (Node's NAMESPACE_RESERVED_EVENTS).
+var reservedServerSideEvents = map[string]bool{"connect": true, "connection": true, "new_namespace": true}
 
 func first(args []any) any {
 	if len(args) == 0 {

@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"net/http/httptest"
+
+	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
-	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
-	"github.com/zishang520/socket.io/servers/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/parley-chat/parley/internal/redistest"
 	"github.com/parley-chat/parley/internal/wire"
+	"github.com/parley-chat/parley/socketio"
 )
 
 // benchData is a chat message as the Parley chat broadcasts it.
@@ -23,13 +24,13 @@ var benchData = []any{"private message", map[string]any{
 }}
 
 // benchServer starts a Parley node with a socket.io server on a real Redis.
-func benchServer(b *testing.B, cfg Config) (*Node, *socket.Server, *NamespaceAdapter) {
+func benchServer(b *testing.B, cfg Config) (*Node, *socketio.Server, *NamespaceAdapter) {
 	return benchNode(b, cfg, "classic", false)
 }
 
 // benchNode is benchServer for any protocol, with connection state
 // recovery on or off.
-func benchNode(b *testing.B, cfg Config, protocol string, recovery bool) (*Node, *socket.Server, *NamespaceAdapter) {
+func benchNode(b *testing.B, cfg Config, protocol string, recovery bool) (*Node, *socketio.Server, *NamespaceAdapter) {
 	b.Helper()
 	r := redistest.Start(b)
 	cfg.Logger = slog.New(slog.DiscardHandler)
@@ -48,14 +49,11 @@ func benchNode(b *testing.B, cfg Config, protocol string, recovery bool) (*Node,
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts := socket.DefaultServerOptions()
-	opts.SetAdapter(node)
+	scfg := socketio.Config{Adapter: node.NewAdapter, Logger: cfg.Logger}
 	if recovery {
-		csr := &socket.ConnectionStateRecovery{}
-		csr.SetMaxDisconnectionDuration(60000)
-		opts.SetConnectionStateRecovery(csr)
+		scfg.Recovery = &socketio.Recovery{MaxDisconnection: time.Minute}
 	}
-	io := socket.NewServer(nil, opts)
+	io := socketio.New(scfg)
 	deadline := time.Now().Add(10 * time.Second)
 	for node.Ready() != nil {
 		if time.Now().After(deadline) {
@@ -64,10 +62,39 @@ func benchNode(b *testing.B, cfg Config, protocol string, recovery bool) (*Node,
 		time.Sleep(5 * time.Millisecond)
 	}
 	b.Cleanup(func() {
-		io.Close(nil)
+		_ = io.Close(context.Background())
 		_ = node.Close(context.Background())
 	})
-	return node, io, io.Of("/", nil).Adapter().(*NamespaceAdapter)
+	return node, io, io.Of("/").Adapter().(*NamespaceAdapter)
+}
+
+// benchMember connects one client to io that joins room, and reads what it
+// gets until the benchmark ends.
+func benchMember(b *testing.B, io *socketio.Server, room string) {
+	b.Helper()
+	joined := make(chan struct{}, 1)
+	io.OnConnection(func(s *socketio.Socket) {
+		s.Join(room)
+		joined <- struct{}{}
+	})
+	srv := httptest.NewServer(io)
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("40"))
+	go func() {
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	<-joined
+	b.Cleanup(func() {
+		_ = ws.Close()
+		srv.Close()
+	})
 }
 
 // BenchmarkBroadcastPublish is the publish path of a broadcast to a room
@@ -92,15 +119,11 @@ func BenchmarkBroadcastPublish(b *testing.B) {
 
 func benchPublish(b *testing.B, protocol string, recovery bool) {
 	node, _, a := benchNode(b, Config{PublishQueue: 1 << 22}, protocol, recovery)
-	opts := &socket.BroadcastOptions{
-		Rooms:  types.NewSet[socket.Room]("room1"),
-		Except: types.NewSet[socket.Room](),
-		Flags:  &socket.BroadcastFlags{},
-	}
+	opts := socketio.BroadcastOptions{Rooms: []string{"room1"}}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		a.Broadcast(&parser.Packet{Type: parser.EVENT, Data: slices.Clone(benchData)}, opts)
+		_ = a.Broadcast(&socketio.Packet{Type: socketio.PacketEvent, ID: -1, Data: slices.Clone(benchData)}, opts)
 	}
 	if err := node.core.tr.close(context.Background()); err != nil {
 		b.Fatal(err)
@@ -112,14 +135,14 @@ func benchPublish(b *testing.B, protocol string, recovery bool) {
 }
 
 // BenchmarkReceive is the receive path of one broadcast from another node,
-// from the subscriber's message to the library's local delivery (to a room
-// whose only member is not connected, so no socket write is timed): channel
-// routing, the single-room check, decoding, the namespace's queue. "own" is
+// from the subscriber's message to the local delivery (to a room with one
+// client, so one socket write is timed): channel routing, the single-room
+// check, decoding, the namespace's queue, encoding for the client. "own" is
 // this node's own broadcast coming back through the pattern subscription.
 func BenchmarkReceive(b *testing.B) {
-	node, _, a := benchServer(b, Config{})
+	node, io, a := benchServer(b, Config{})
 	t := node.core.tr.(*classic)
-	a.AddAll("not-connected", types.NewSet[socket.Room]("room1"))
+	benchMember(b, io, "room1")
 	for _, tc := range []struct {
 		name, channel, uid string
 		rooms              []string
@@ -153,8 +176,8 @@ func BenchmarkReceive(b *testing.B) {
 func BenchmarkReceiveCluster(b *testing.B) {
 	m := &wire.Message{Kind: wire.Broadcast, UID: "other-node", Nsp: "/", Data: benchData, Opts: wire.Options{Rooms: []string{"room1"}}}
 	b.Run("sharded", func(b *testing.B) {
-		node, _, a := benchNode(b, Config{}, "sharded", false)
-		a.AddAll("not-connected", types.NewSet[socket.Room]("room1"))
+		node, io, a := benchNode(b, Config{}, "sharded", false)
+		benchMember(b, io, "room1")
 		t := node.core.tr.(*sharded)
 		payload, err := wire.EncodeShardedMessage(m)
 		if err != nil {
@@ -176,8 +199,8 @@ func BenchmarkReceiveCluster(b *testing.B) {
 		a.inbox.wait()
 	})
 	b.Run("streams", func(b *testing.B) {
-		node, _, a := benchNode(b, Config{}, "streams", false)
-		a.AddAll("not-connected", types.NewSet[socket.Room]("room1"))
+		node, io, a := benchNode(b, Config{}, "streams", false)
+		benchMember(b, io, "room1")
 		t := node.core.tr.(*streams)
 		fields, err := wire.StreamFields(m, false)
 		if err != nil {

@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/zishang520/socket.io/servers/socket/v3"
-
 	"github.com/parley-chat/parley/internal/wire"
 )
 
@@ -113,15 +111,15 @@ func randomID() string {
 }
 
 // register makes a the adapter of its namespace. A second adapter for the
-// same namespace (the library re-creates adapters when SetAdapter is called
-// late) replaces the first without a second subscription, so the server
-// count, which counts subscriptions, stays right.
+// same namespace (a namespace removed and made again, or a second server on
+// the same Node) replaces the first without a second subscription, so the
+// server count, which counts subscriptions, stays right.
 func (c *core) register(a *NamespaceAdapter) {
 	c.mu.Lock()
 	old, existed := c.nsps[a.name]
 	c.nsps[a.name] = a
 	c.mu.Unlock()
-	if existed && old.Nsp().Server() != a.Nsp().Server() {
+	if existed && old.nsp.Server() != a.nsp.Server() {
 		c.log.Error("adapter: one Node serves two socket.io servers; only the last one's namespace receives the cluster's messages (give each server its own Node)", "nsp", a.name)
 	}
 	if !existed && !c.closed.Load() {
@@ -155,8 +153,7 @@ func (c *core) hasRoom(nsp, room string) bool {
 	if a == nil {
 		return false
 	}
-	_, ok := a.Rooms().Load(socket.Room(room))
-	return ok
+	return a.HasRoom(room)
 }
 
 // receive queues a message from the cluster for its namespace. A node's own

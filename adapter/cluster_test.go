@@ -9,12 +9,12 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"github.com/parley-chat/parley/adapter"
 	ct "github.com/parley-chat/parley/internal/clustertest"
 	"github.com/parley-chat/parley/internal/redistest"
 	"github.com/parley-chat/parley/internal/wire"
+	"github.com/parley-chat/parley/socketio"
 )
 
 func startGoNodes(t *testing.T, newClient func() redis.UniversalClient, names ...string) []*ct.GoNode {
@@ -165,7 +165,7 @@ func waitNumSub(t *testing.T, rdb redis.UniversalClient, channel string, want in
 }
 
 // TestNamespaceCloseUnsubscribes checks that a closed namespace and a closed
-// Node leave Redis's counts, through the library's own path: a dynamic child
+// Node leave Redis's counts, through the server's own path: a dynamic child
 // namespace cleaned up when its last socket leaves.
 func TestNamespaceCloseUnsubscribes(t *testing.T) {
 	r := redistest.Start(t)
@@ -174,9 +174,14 @@ func TestNamespaceCloseUnsubscribes(t *testing.T) {
 	var nodes []*ct.GoNode
 	for _, name := range []string{"A", "B"} {
 		n := ct.StartGoNode(t, name, r.Client(t), ct.GoNodeOptions{
-			ServerOptions: func(o *socket.ServerOptions) { o.SetCleanupEmptyChildNamespaces(true) },
+			Server: func(c *socketio.Config) { c.CleanupEmptyChildNamespaces = true },
 		})
-		n.Serve(n.IO.Of(dynamic, nil))
+		n.IO.OnNewNamespace(func(nsp *socketio.Namespace) {
+			if dynamic.MatchString(nsp.Name()) {
+				n.Serve(nsp)
+			}
+		})
+		n.IO.OfFunc(func(name string, _ map[string]any) bool { return dynamic.MatchString(name) })
 		nodes = append(nodes, n)
 	}
 	ct.WaitReady(t, nodes...)

@@ -10,10 +10,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"github.com/parley-chat/parley/adapter"
 	"github.com/parley-chat/parley/emitter"
+	"github.com/parley-chat/parley/socketio"
 )
 
 // Example makes a socket.io server a member of a cluster: broadcasts,
@@ -35,33 +35,34 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	opts := socket.DefaultServerOptions()
-	opts.SetAdapter(node) // before NewServer
-	io := socket.NewServer(nil, opts)
+	io := socketio.New(socketio.Config{Adapter: node.NewAdapter})
 	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", io.ServeHandler(nil)) // serve mux with your http.Server
+	mux.Handle("/socket.io/", io) // serve mux with your http.Server
 
 	// Ready is what a readiness probe reports: nil once the subscriptions
 	// are confirmed, an error while Redis is unreachable.
 	for node.Ready() != nil {
 		time.Sleep(10 * time.Millisecond)
 	}
-	fmt.Println("servers:", io.Of("/", nil).Adapter().ServerCount())
+	servers, _ := io.Sockets().ServerCount(ctx)
+	fmt.Println("servers:", servers)
 
 	// Cluster-wide operations go through the usual socket.io API.
-	io.To("room1").Emit("news", "hello")
-	rooms, _ := io.Of("/", nil).Adapter().(*adapter.NamespaceAdapter).AllRooms(ctx)
+	if err := io.To("room1").Emit("news", "hello"); err != nil {
+		log.Print(err) // a value the cluster cannot carry, say
+	}
+	rooms, _ := io.Sockets().Adapter().(*adapter.NamespaceAdapter).AllRooms(ctx)
 	fmt.Println("rooms:", len(rooms))
 
 	// Another process reaches the namespace with an emitter.
 	got := make(chan any, 1)
-	_ = io.Of("/", nil).On("job-done", func(args ...any) { got <- args[0] })
+	io.Sockets().OnServerSideEmit("job-done", func(args socketio.Args, _ socketio.Ack) { got <- args.Value(0) })
 	ns, _ := emitter.New(rdb, emitter.Config{Prefix: "example"})
 	_ = ns.ServerSideEmit(ctx, "job-done", 42)
 	fmt.Println("server-side event:", <-got)
 
 	// Shut down: the socket.io server first, then the Node.
-	io.Close(nil)
+	_ = io.Close(ctx)
 	if err := node.Close(ctx); err != nil {
 		log.Print(err)
 	}
@@ -86,14 +87,13 @@ func ExampleNewSharded() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	opts := socket.DefaultServerOptions()
-	opts.SetAdapter(node)
-	io := socket.NewServer(nil, opts)
+	io := socketio.New(socketio.Config{Adapter: node.NewAdapter})
 	for node.Ready() != nil {
 		time.Sleep(10 * time.Millisecond)
 	}
-	fmt.Println("servers:", io.Of("/", nil).Adapter().ServerCount())
-	io.Close(nil)
+	servers, _ := io.Sockets().ServerCount(context.Background())
+	fmt.Println("servers:", servers)
+	_ = io.Close(context.Background())
 	_ = node.Close(context.Background())
 	// Output:
 	// servers: 1
@@ -113,19 +113,16 @@ func ExampleNewStreams() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	opts := socket.DefaultServerOptions()
-	opts.SetAdapter(node)
-	// With an adapter set, give both recovery settings explicitly.
-	csr := &socket.ConnectionStateRecovery{}
-	csr.SetMaxDisconnectionDuration((2 * time.Minute).Milliseconds())
-	csr.SetSkipMiddlewares(true)
-	opts.SetConnectionStateRecovery(csr)
-	io := socket.NewServer(nil, opts)
+	io := socketio.New(socketio.Config{
+		Adapter:  node.NewAdapter,
+		Recovery: &socketio.Recovery{MaxDisconnection: 2 * time.Minute},
+	})
 	for node.Ready() != nil {
 		time.Sleep(10 * time.Millisecond)
 	}
-	fmt.Println("servers:", io.Of("/", nil).Adapter().ServerCount())
-	io.Close(nil)
+	servers, _ := io.Sockets().ServerCount(context.Background())
+	fmt.Println("servers:", servers)
+	_ = io.Close(context.Background())
 	_ = node.Close(context.Background())
 	// Output:
 	// servers: 1

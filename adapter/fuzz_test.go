@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"github.com/parley-chat/parley/adapter"
 	ct "github.com/parley-chat/parley/internal/clustertest"
@@ -239,7 +238,7 @@ func undeliverable(m *wire.Message) bool {
 	if m.Kind != wire.Broadcast && m.Kind != wire.ServerSideEmit {
 		return false
 	}
-	if ev, _ := first(m.Data).(string); m.Kind == wire.ServerSideEmit && socket.NAMESPACE_RESERVED_EVENTS.Has(ev) {
+	if ev, _ := first(m.Data).(string); m.Kind == wire.ServerSideEmit && (ev == "connect" || ev == "connection" || ev == "new_namespace") {
 		return true
 	}
 	_, err := wire.Payload(m.Data)

@@ -1,155 +1,73 @@
 package adapter
 
 import (
-	"net"
+	"fmt"
 	"strings"
-	"time"
-
-	"github.com/zishang520/socket.io/servers/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/parley-chat/parley/internal/wire"
+	"github.com/parley-chat/parley/socketio"
 )
-
-// jsDateLayout is how JavaScript's Date.prototype.toString writes a UTC
-// date, which is what socket.io puts in handshake.time.
-const jsDateLayout = "Mon Jan 02 2006 15:04:05 GMT-0700"
 
 // socketInfo describes a local socket for a fetchSockets answer, with the
 // handshake shaped as Node's socket.io shapes it, so a Node requester's
 // RemoteSocket reads it like one of its own.
-func socketInfo(s *socket.Socket) wire.SocketInfo {
-	info := wire.SocketInfo{ID: string(s.Id()), Data: s.Data()}
-	for _, r := range s.Rooms().Keys() {
-		info.Rooms = append(info.Rooms, string(r))
-	}
-	if h := s.Handshake(); h != nil {
-		var host string
-		if req := s.Request(); req != nil && req.Request() != nil {
-			host = req.Request().Host
-		}
-		info.Handshake = nodeHandshake(h, host)
-	}
-	return info
-}
-
-// nodeHandshake shapes h as Node's socket.io does. host is the request's
-// Host header, which Go keeps out of the header map and Node keeps in it.
-func nodeHandshake(h *socket.Handshake, host string) map[string]any {
-	headers := make(map[string]any, len(h.Headers)+1)
-	if host != "" {
-		headers["host"] = host
-	}
+func socketInfo(s *socketio.Socket) wire.SocketInfo {
+	h := s.Handshake()
+	headers := make(map[string]any, len(h.Headers))
 	for k, v := range h.Headers {
-		headers[strings.ToLower(k)] = headerValue(strings.ToLower(k), v)
+		headers[k] = v
 	}
 	query := make(map[string]any, len(h.Query))
 	for k, v := range h.Query {
-		query[k] = queryValue(v)
+		query[k] = v
 	}
-	auth := h.Auth
-	if auth == nil {
-		auth = map[string]any{}
-	}
-	return map[string]any{
-		"headers": headers,
-		"time":    jsTime(h.Time, h.Issued),
-		"address": hostOnly(h.Address),
-		"xdomain": h.Xdomain,
-		"secure":  h.Secure,
-		"issued":  h.Issued,
-		"url":     h.Url,
-		"query":   query,
-		"auth":    auth,
+	return wire.SocketInfo{
+		ID:    s.ID(),
+		Rooms: s.Rooms(),
+		Data:  s.Data(),
+		Handshake: map[string]any{
+			"headers": headers,
+			"time":    h.Time,
+			"address": h.Address,
+			"xdomain": h.XDomain,
+			"secure":  h.Secure,
+			"issued":  h.Issued,
+			"url":     h.URL,
+			"query":   query,
+			"auth":    h.Auth,
+		},
 	}
 }
 
-// hostOnly drops the port the library keeps in the client address; Node's
-// handshake.address is the IP alone.
-func hostOnly(addr string) string {
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return addr
+// remoteSocket makes a socket of another node, as its fetchSockets answer
+// describes it; its operations come back through this adapter.
+func (a *NamespaceAdapter) remoteSocket(info wire.SocketInfo) *socketio.RemoteSocket {
+	return socketio.NewRemoteSocket(a.nsp, info.ID, goHandshake(info.Handshake), info.Rooms, info.Data)
 }
 
-// headerValue joins repeated headers as Node's http module does, except
-// set-cookie which Node keeps as an array.
-func headerValue(name string, v any) any {
-	values, ok := v.([]string)
-	if !ok {
-		return v
-	}
-	if name == "set-cookie" {
-		return values
-	}
-	return strings.Join(values, ", ")
-}
-
-// queryValue is a string for a single value and an array for repeats, as
-// Node's querystring parses them.
-func queryValue(v any) any {
-	values, ok := v.([]string)
-	if !ok {
-		return v
-	}
-	if len(values) == 1 {
-		return values[0]
-	}
-	return values
-}
-
-func jsTime(s string, issuedMs int64) string {
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		t = time.UnixMilli(issuedMs)
-	}
-	return t.UTC().Format(jsDateLayout) + " (Coordinated Universal Time)"
-}
-
-// remoteSocket is a socket of another node, as a fetchSockets answer
-// describes it. The library wraps it in a socket.RemoteSocket, whose
-// operations come back through the adapter.
-type remoteSocket struct {
-	id        socket.SocketId
-	handshake *socket.Handshake
-	rooms     *types.Set[socket.Room]
-	data      any
-}
-
-func (r *remoteSocket) Id() socket.SocketId          { return r.id }
-func (r *remoteSocket) Handshake() *socket.Handshake { return r.handshake }
-func (r *remoteSocket) Rooms() *types.Set[socket.Room] {
-	return r.rooms
-}
-func (r *remoteSocket) Data() any { return r.data }
-
-func newRemoteSocket(info wire.SocketInfo) *remoteSocket {
-	rooms := types.NewSet[socket.Room]()
-	for _, r := range info.Rooms {
-		rooms.Add(socket.Room(r))
-	}
-	return &remoteSocket{id: socket.SocketId(info.ID), handshake: goHandshake(info.Handshake), rooms: rooms, data: info.Data}
-}
-
-func goHandshake(m map[string]any) *socket.Handshake {
-	h := &socket.Handshake{Headers: types.IncomingHttpHeaders{}, Query: types.ParsedUrlQuery{}}
+// goHandshake reads a handshake as a Node node (or Parley) sends it.
+func goHandshake(m map[string]any) socketio.Handshake {
+	h := socketio.Handshake{Headers: map[string]string{}, Query: map[string]string{}, Auth: map[string]any{}}
 	if m == nil {
 		return h
 	}
 	if v, ok := m["headers"].(map[string]any); ok {
-		h.Headers = v
+		for k, x := range v {
+			h.Headers[k] = joined(x)
+		}
 	}
 	if v, ok := m["query"].(map[string]any); ok {
-		h.Query = v
+		for k, x := range v {
+			h.Query[k] = last(x)
+		}
 	}
 	if v, ok := m["auth"].(map[string]any); ok {
 		h.Auth = v
 	}
 	h.Time, _ = m["time"].(string)
 	h.Address, _ = m["address"].(string)
-	h.Url, _ = m["url"].(string)
-	h.Xdomain, _ = m["xdomain"].(bool)
+	h.URL, _ = m["url"].(string)
+	h.XDomain, _ = m["xdomain"].(bool)
 	h.Secure, _ = m["secure"].(bool)
 	switch n := m["issued"].(type) {
 	case float64:
@@ -160,4 +78,31 @@ func goHandshake(m map[string]any) *socket.Handshake {
 		h.Issued = int64(n)
 	}
 	return h
+}
+
+// joined is a header's value: repeated values (set-cookie, which Node keeps
+// as an array) joined as Node's http module joins the others.
+func joined(v any) string {
+	if list, ok := v.([]any); ok {
+		parts := make([]string, len(list))
+		for i, p := range list {
+			parts[i] = fmt.Sprint(p)
+		}
+		return strings.Join(parts, ", ")
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+// last is a query parameter's value: the last of repeated ones.
+func last(v any) string {
+	if list, ok := v.([]any); ok && len(list) > 0 {
+		return fmt.Sprint(list[len(list)-1])
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
 }

@@ -4,30 +4,33 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
-	"github.com/zishang520/socket.io/servers/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
-
 	"github.com/parley-chat/parley/internal/wire"
+	"github.com/parley-chat/parley/socketio"
 )
 
-// NamespaceAdapter is the adapter of one namespace. It embeds the library's
-// in-memory adapter, which keeps the local rooms and delivers to local
-// sockets, and overrides every operation that must reach the other nodes.
-// (Forgetting one would silently fall back to local-only behaviour, so each
-// is tested across nodes.)
+// NamespaceAdapter is the adapter of one namespace. It embeds the
+// in-memory adapter of package socketio, which keeps the local rooms and
+// delivers to local sockets, and overrides every operation that must reach
+// the other nodes. (Forgetting one would silently fall back to local-only
+// behaviour, so each is tested across nodes.)
 type NamespaceAdapter struct {
-	socket.Adapter
+	*socketio.MemoryAdapter
 	core  *core
+	nsp   *socketio.Namespace
 	name  string
 	inbox *inbox
 	// servers is the last server count Redis gave, used while it cannot.
 	servers atomic.Int64
 	// recovery is set when the server recovers connection states and the
 	// transport keeps sessions (streams); window is then how long.
+	// Without such a transport the MemoryAdapter keeps sessions, for
+	// recoveries on this node.
 	recovery bool
 	window   time.Duration
 	// offset is the stream id of the last entry applied in this namespace
@@ -35,80 +38,59 @@ type NamespaceAdapter struct {
 	offset atomic.Pointer[string]
 }
 
-var _ socket.Adapter = (*NamespaceAdapter)(nil)
+var _ socketio.Adapter = (*NamespaceAdapter)(nil)
 
 // countTimeout bounds a PUBSUB NUMSUB round trip.
 const countTimeout = 2 * time.Second
 
-func (c *core) newNamespace(nsp socket.Namespace) socket.Adapter {
-	a := &NamespaceAdapter{Adapter: socket.MakeAdapter(), core: c, inbox: newInbox(c.log, &c.inboxes)}
+// newNamespace makes the adapter of nsp and subscribes to its channels.
+func (c *core) newNamespace(nsp *socketio.Namespace) *NamespaceAdapter {
+	a := &NamespaceAdapter{MemoryAdapter: socketio.NewMemoryAdapter(nsp), core: c, nsp: nsp, name: nsp.Name(), inbox: newInbox(c.log, &c.inboxes)}
 	a.servers.Store(1)
-	a.Prototype(a)
-	a.Construct(nsp)
+	if r := nsp.Server().Config().Recovery; r != nil {
+		if _, ok := c.tr.(sessionStore); ok {
+			a.recovery = true
+			a.window = r.MaxDisconnection
+		}
+	}
+	if rs, ok := c.tr.(roomSubscriber); ok {
+		// A room is private when it is a local socket's own id.
+		a.OnRooms(
+			func(room string, private bool) { rs.roomCreated(a.name, room, private) },
+			func(room string, private bool) { rs.roomDeleted(a.name, room, private) },
+		)
+	}
+	c.register(a)
 	return a
 }
 
-// Construct binds the adapter to its namespace and subscribes to the
-// namespace's channels.
-func (a *NamespaceAdapter) Construct(nsp socket.Namespace) {
-	a.Adapter.Construct(nsp)
-	a.name = nsp.Name()
-	if csr := nsp.Server().Opts().ConnectionStateRecovery(); csr != nil {
-		if _, ok := a.core.tr.(sessionStore); ok {
-			a.recovery = true
-			a.window = time.Duration(csr.MaxDisconnectionDuration()) * time.Millisecond
-		}
-	}
-	if rs, ok := a.core.tr.(roomSubscriber); ok {
-		a.watchRooms(rs)
-	}
-	a.core.register(a)
+// Close unsubscribes from the namespace's channels (the server calls it
+// when it closes, or when an empty child namespace is removed).
+func (a *NamespaceAdapter) Close() error {
+	a.core.unregister(a)
+	return nil
 }
 
-// watchRooms tells the transport about rooms as they appear and disappear
-// locally. A room is private when it is a local socket's own id (the socket
-// is still known when its room is created and deleted).
-func (a *NamespaceAdapter) watchRooms(rs roomSubscriber) {
-	private := func(room socket.Room) bool {
-		_, ok := a.Sids().Load(socket.SocketId(room))
-		return ok
-	}
-	_ = a.On("create-room", func(args ...any) {
-		if room, ok := first(args).(socket.Room); ok {
-			rs.roomCreated(a.name, string(room), private(room))
-		}
-	})
-	_ = a.On("delete-room", func(args ...any) {
-		if room, ok := first(args).(socket.Room); ok {
-			rs.roomDeleted(a.name, string(room), private(room))
-		}
-	})
-}
-
-// Close unsubscribes from the namespace's channels (the library calls it
-// when the server closes or an empty child namespace is cleaned up).
-func (a *NamespaceAdapter) Close() { a.core.unregister(a) }
-
-func (a *NamespaceAdapter) message(kind wire.Kind, opts *socket.BroadcastOptions) *wire.Message {
+func (a *NamespaceAdapter) message(kind wire.Kind, opts socketio.BroadcastOptions) *wire.Message {
 	return &wire.Message{Kind: kind, UID: a.core.uid, Nsp: a.name, Opts: wireOptions(opts)}
 }
 
 // ServerCount returns the number of nodes serving the namespace: Redis's
-// count of subscribers to its request channel. The library's interface has
-// no error, so when Redis cannot answer it returns the last count it gave.
-func (a *NamespaceAdapter) ServerCount() int64 {
-	n, err := a.countServers()
+// count of subscribers to its request channel. When Redis cannot answer it
+// returns the last count it gave, with the error.
+func (a *NamespaceAdapter) ServerCount(ctx context.Context) (int, error) {
+	n, err := a.countServers(ctx)
 	if err != nil {
 		last := a.servers.Load()
 		a.core.errs.log("adapter: counting servers failed, using the last count", "nsp", a.name, "count", last, "err", err)
-		return last
+		return int(last), err
 	}
-	return n
+	return int(n), nil
 }
 
 // countServers asks Redis for the server count.
-func (a *NamespaceAdapter) countServers() (int64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), countTimeout)
+func (a *NamespaceAdapter) countServers(ctx context.Context) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, countTimeout)
 	defer cancel()
 	n, err := a.core.tr.serverCount(ctx, a.name)
 	if err != nil {
@@ -120,46 +102,25 @@ func (a *NamespaceAdapter) countServers() (int64, error) {
 	return n, nil
 }
 
-// Broadcast publishes the packet to the other nodes (unless it is local)
-// and delivers it to the local sockets. The library's interface has no
-// error: a packet refused for its arguments is delivered nowhere, logged
-// (with the namespace and the event) and counted in
-// parley_adapter_encode_errors_total; BroadcastPacket returns the error.
-func (a *NamespaceAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
-	_ = a.broadcast(p, opts)
-}
-
-// BroadcastPacket is Broadcast returning its error: one wrapping
-// ErrUnencodable when a value in the packet's arguments cannot be
-// represented on the cluster (the packet then reached nobody, this node's
-// sockets included). The library's operators (io.Emit, io.To(room).Emit)
-// call Broadcast and cannot pass the error on; a caller that needs it
-// builds the packet ({Type: parser.EVENT, Data: [event, args...]}) and
-// calls this.
-func (a *NamespaceAdapter) BroadcastPacket(p *parser.Packet, opts *socket.BroadcastOptions) error {
-	return a.broadcast(p, opts)
-}
-
-// broadcast makes the packet's arguments what wire.Payload describes, then
-// publishes and only then delivers it, so that the local and the remote
-// copies are built from the same values and a packet the cluster cannot
-// carry reaches nobody. With connection state recovery, a packet clients
-// may have to recover carries its stream offset as its last argument, as
-// Node's adapter appends it: the publish then waits for Redis to give the
-// offset.
-func (a *NamespaceAdapter) broadcast(p *parser.Packet, opts *socket.BroadcastOptions) error {
-	data, ok := p.Data.([]any)
-	if !ok {
-		a.deliver(p, opts)
-		return nil
-	}
-	data, err := wire.Payload(data)
+// Broadcast makes the packet's arguments what wire.Payload describes, then
+// publishes it to the other nodes (unless it is local) and only then
+// delivers it to the local sockets, so that the local and the remote copies
+// are built from the same values and a packet the cluster cannot carry
+// reaches nobody: the error then wraps ErrUnencodable, and the refusal is
+// logged (with the namespace and the event) and counted in
+// parley_adapter_encode_errors_total. A Redis failure does not stop local
+// delivery (it is logged and counted by the transport). With connection
+// state recovery, a packet clients may have to recover carries its stream
+// offset as its last argument, as Node's adapter appends it: the publish
+// then waits for Redis to give the offset.
+func (a *NamespaceAdapter) Broadcast(p *socketio.Packet, opts socketio.BroadcastOptions) error {
+	data, err := wire.Payload(p.Data)
 	if err != nil {
-		return a.core.refuse(wire.Broadcast, a.name, p.Data.([]any), err)
+		return a.core.refuse(wire.Broadcast, a.name, p.Data, err)
 	}
 	offset := ""
 	switch {
-	case isLocal(opts):
+	case opts.Flags.Local:
 	case a.toLocalSocket(opts):
 		if a.recovery && recoverable(p, opts) {
 			offset = a.lastOffset()
@@ -171,14 +132,13 @@ func (a *NamespaceAdapter) broadcast(p *parser.Packet, opts *socket.BroadcastOpt
 		}
 	}
 	p.Data = withOffset(wire.ClientArgs(data), offset)
-	a.deliver(p, opts)
-	return nil
+	return a.deliver(p, opts)
 }
 
 // publishBroadcast sends a broadcast to the other nodes; with wait it
 // returns the stream offset Redis gave it. A Redis failure leaves the
 // offset empty (the packet then goes out without one, as in Node).
-func (a *NamespaceAdapter) publishBroadcast(data []any, opts *socket.BroadcastOptions, wait bool) (string, error) {
+func (a *NamespaceAdapter) publishBroadcast(data []any, opts socketio.BroadcastOptions, wait bool) (string, error) {
 	m := a.message(wire.Broadcast, opts)
 	m.Data = data
 	if !wait {
@@ -187,113 +147,59 @@ func (a *NamespaceAdapter) publishBroadcast(data []any, opts *socket.BroadcastOp
 	return a.core.publishWait(m)
 }
 
-// deliver writes a broadcast to the matching local sockets. Every broadcast
-// this node delivers, its own and those received from the cluster, goes
-// through here, so the write path has one place to be optimised.
-func (a *NamespaceAdapter) deliver(p *parser.Packet, opts *socket.BroadcastOptions) {
-	if d := a.core.cfg.Deliverer; d != nil {
-		d.Deliver(a, p, opts) // it finds the recipients before it encodes
-		return
+// deliver writes a broadcast to the matching local sockets, encoded once.
+// Every broadcast this node delivers, its own and those received from the
+// cluster, goes through here. Without a transport that keeps sessions, the
+// MemoryAdapter keeps the packet for recoveries on this node (when recovery
+// is on).
+func (a *NamespaceAdapter) deliver(p *socketio.Packet, opts socketio.BroadcastOptions) error {
+	if a.recovery {
+		return a.Deliver(p, opts) // the stream gave it its offset
 	}
-	if a.mayHaveRecipients(opts) {
-		a.Adapter.Broadcast(p, opts)
-	}
-}
-
-// mayHaveRecipients reports whether a broadcast can reach a local socket.
-// The library's adapter encodes the packet before it looks for recipients,
-// which for a room that lives on other nodes is work thrown away.
-func (a *NamespaceAdapter) mayHaveRecipients(opts *socket.BroadcastOptions) bool {
-	if opts == nil || opts.Rooms == nil || opts.Rooms.Len() == 0 {
-		return a.Nsp().Sockets().Len() > 0
-	}
-	for _, r := range opts.Rooms.Keys() {
-		if _, ok := a.Rooms().Load(r); ok {
-			return true
-		}
-	}
-	return false
-}
-
-// deliverWithAck is deliver for a broadcast whose clients acknowledge it.
-//
-// The library's in-memory adapter gives the packet its id, which the
-// broadcast operator's timeout goroutine reads without synchronisation (a
-// data race in v3.0.6); the operator uses it to forget the acks still
-// pending when it times out. So the local delivery gets a copy of the packet,
-// and this adapter forgets the pending acks itself at the same deadline.
-func (a *NamespaceAdapter) deliverWithAck(p *parser.Packet, opts *socket.BroadcastOptions, onCount func(uint64), ack socket.Ack) {
-	local := *p
-	a.Adapter.BroadcastWithAck(&local, opts, onCount, ack)
-	if local.Id == nil || opts == nil || opts.Flags == nil || opts.Flags.Timeout == nil {
-		return
-	}
-	id := *local.Id
-	time.AfterFunc(*opts.Flags.Timeout, func() { a.forgetAck(id) })
-}
-
-// forgetAck drops the ack id still pending on local sockets (those that did
-// not answer in time), as the operator would on its timeout.
-func (a *NamespaceAdapter) forgetAck(id uint64) {
-	a.Nsp().Sockets().Range(func(_ socket.SocketId, s *socket.Socket) bool {
-		s.Acks().Delete(id)
-		return true
-	})
+	return a.MemoryAdapter.Broadcast(p, opts)
 }
 
 // toLocalSocket reports whether opts target exactly one room that is the id
 // of a socket of this node. Only this node can have that socket, so there is
-// nothing to publish: this spares Redis the private emits the library routes
+// nothing to publish: this spares Redis the private emits socketio routes
 // through Broadcast when connection state recovery is on. (Node publishes
 // them, and its other nodes drop them unread; see recovery.go for what the
 // short cut means for recovery.)
-func (a *NamespaceAdapter) toLocalSocket(opts *socket.BroadcastOptions) bool {
-	if opts == nil || opts.Rooms == nil || opts.Rooms.Len() != 1 || (opts.Except != nil && opts.Except.Len() > 0) {
-		return false
-	}
-	room := opts.Rooms.Keys()[0]
-	_, ok := a.Nsp().Sockets().Load(socket.SocketId(room))
-	return ok
+func (a *NamespaceAdapter) toLocalSocket(opts socketio.BroadcastOptions) bool {
+	return len(opts.Rooms) == 1 && len(opts.Except) == 0 && a.nsp.Socket(opts.Rooms[0]) != nil
 }
 
 // BroadcastWithAck publishes a broadcast whose client acks the other nodes
 // relay back: each reports how many clients it reached, then each ack. A
 // packet refused for its arguments reaches nobody (logged and counted as
-// for Broadcast); the operator then reports its timeout.
-func (a *NamespaceAdapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptions, onCount func(uint64), ack socket.Ack) {
-	_ = a.broadcastWithAck(p, opts, onCount, ack)
-}
-
-func (a *NamespaceAdapter) broadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptions, onCount func(uint64), ack socket.Ack) error {
-	if opts == nil || opts.Flags == nil || opts.Flags.Timeout == nil {
+// for Broadcast) and its error is returned.
+func (a *NamespaceAdapter) BroadcastWithAck(p *socketio.Packet, opts socketio.BroadcastOptions, onCount func(int), onAck func(socketio.Args)) error {
+	if opts.Flags.Timeout == nil {
 		a.core.log.Warn("adapter: a broadcast with acks has no timeout and times out at once; use Timeout()", "nsp", a.name)
 	}
-	if args, ok := p.Data.([]any); ok {
-		data, err := wire.Payload(args)
-		if err != nil {
-			return a.core.refuse(wire.Broadcast, a.name, args, err)
-		}
-		if !isLocal(opts) {
-			if err := a.publishAckBroadcast(data, opts, onCount, ack); err != nil {
-				return err
-			}
-		}
-		p.Data = wire.ClientArgs(data)
+	data, err := wire.Payload(p.Data)
+	if err != nil {
+		return a.core.refuse(wire.Broadcast, a.name, p.Data, err)
 	}
-	a.deliverWithAck(p, opts, onCount, ack)
-	return nil
+	if !opts.Flags.Local {
+		if err := a.publishAckBroadcast(data, opts, onCount, onAck); err != nil {
+			return err
+		}
+	}
+	p.Data = wire.ClientArgs(data)
+	return a.MemoryAdapter.BroadcastWithAck(p, opts, onCount, onAck)
 }
 
 // publishAckBroadcast registers the request whose responses the other
 // nodes send, then publishes the broadcast.
-func (a *NamespaceAdapter) publishAckBroadcast(data []any, opts *socket.BroadcastOptions, onCount func(uint64), ack socket.Ack) error {
+func (a *NamespaceAdapter) publishAckBroadcast(data []any, opts socketio.BroadcastOptions, onCount func(int), onAck func(socketio.Args)) error {
 	r := &request{id: randomID(), relay: func(resp *wire.Response) {
 		switch resp.Kind {
 		case wire.ClientCount:
-			onCount(resp.ClientCount)
+			onCount(int(resp.ClientCount))
 		case wire.BroadcastAck:
 			if packet, ok := a.fromClusterValue(resp.Packet); ok {
-				ack([]any{packet}, nil)
+				onAck(socketio.ArgsOf(packet))
 			}
 		}
 	}}
@@ -309,53 +215,57 @@ func (a *NamespaceAdapter) publishAckBroadcast(data []any, opts *socket.Broadcas
 	return nil
 }
 
-// FetchSockets returns the matching sockets of every node: local ones as
-// *socket.Socket, remote ones described by their node. On timeout the
-// callback gets the sockets received so far and an error.
-func (a *NamespaceAdapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket.SocketDetails, error)) {
-	return func(callback func([]socket.SocketDetails, error)) {
-		a.Adapter.FetchSockets(opts)(func(local []socket.SocketDetails, _ error) {
-			if isLocal(opts) {
-				callback(local, nil)
-				return
-			}
-			a.fetchRemote(opts, local, callback)
-		})
+// FetchSockets returns the matching sockets of every node (of this one with
+// Flags.Local). When a node does not answer within the operator's timeout
+// (or the Config's RequestsTimeout), or ctx ends first, it returns the
+// sockets received so far and an error.
+func (a *NamespaceAdapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]*socketio.RemoteSocket, error) {
+	local, _ := a.MemoryAdapter.FetchSockets(ctx, opts)
+	if opts.Flags.Local {
+		return local, nil
 	}
-}
-
-func (a *NamespaceAdapter) fetchRemote(opts *socket.BroadcastOptions, local []socket.SocketDetails, callback func([]socket.SocketDetails, error)) {
-	servers, err := a.countServers()
+	servers, err := a.countServers(ctx)
 	if err != nil {
-		callback(local, err)
-		return
+		return local, err
 	}
 	expected := int(servers) - 1
 	if expected <= 0 {
-		callback(local, nil)
-		return
+		return local, nil
 	}
+	var mu sync.Mutex
 	found := local
+	done := make(chan error, 1)
 	r := &request{id: randomID(), expected: expected,
 		collect: func(resp *wire.Response) bool {
 			if resp.Kind != wire.FetchResult {
 				return false
 			}
+			mu.Lock()
 			for _, s := range resp.Sockets {
-				found = append(found, newRemoteSocket(s))
+				found = append(found, a.remoteSocket(s))
 			}
+			mu.Unlock()
 			return true
 		},
-		onDone: func(err error) { callback(found, err) },
+		onDone: func(err error) { done <- err },
 	}
 	_ = a.request(r, wire.FetchSockets, opts, flagTimeout(opts, a.core.cfg.RequestsTimeout), nil) // nothing to refuse in a fetch
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		a.core.reqs.finish(r, ctx.Err())
+		err = <-done
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return found, err
 }
 
 // request registers r, then publishes its message and waits for Redis to
 // take it: a request Redis refused fails at once instead of timing out. A
 // request that cannot be encoded is dropped without reporting to r, and its
 // error (wrapping ErrUnencodable) returned to the caller instead.
-func (a *NamespaceAdapter) request(r *request, kind wire.Kind, opts *socket.BroadcastOptions, timeout time.Duration, data []any) error {
+func (a *NamespaceAdapter) request(r *request, kind wire.Kind, opts socketio.BroadcastOptions, timeout time.Duration, data []any) error {
 	a.core.reqs.add(r, timeout)
 	m := a.message(kind, opts)
 	m.RequestID, m.Data = r.id, data
@@ -371,59 +281,54 @@ func (a *NamespaceAdapter) request(r *request, kind wire.Kind, opts *socket.Broa
 }
 
 // AddSockets makes the matching sockets of every node join rooms.
-func (a *NamespaceAdapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
-	a.Adapter.AddSockets(opts, rooms)
+func (a *NamespaceAdapter) AddSockets(opts socketio.BroadcastOptions, rooms []string) error {
+	err := a.MemoryAdapter.AddSockets(opts, rooms)
 	a.publishRooms(wire.SocketsJoin, opts, rooms)
+	return err
 }
 
 // DelSockets makes the matching sockets of every node leave rooms.
-func (a *NamespaceAdapter) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
-	a.Adapter.DelSockets(opts, rooms)
+func (a *NamespaceAdapter) DelSockets(opts socketio.BroadcastOptions, rooms []string) error {
+	err := a.MemoryAdapter.DelSockets(opts, rooms)
 	a.publishRooms(wire.SocketsLeave, opts, rooms)
+	return err
 }
 
-func (a *NamespaceAdapter) publishRooms(kind wire.Kind, opts *socket.BroadcastOptions, rooms []socket.Room) {
-	if isLocal(opts) {
+func (a *NamespaceAdapter) publishRooms(kind wire.Kind, opts socketio.BroadcastOptions, rooms []string) {
+	if opts.Flags.Local {
 		return
 	}
 	m := a.message(kind, opts)
-	m.Rooms = roomStrings(rooms)
+	m.Rooms = rooms
 	_ = a.core.publish(m) // rooms always encode; Redis failures are the transport's to report
 }
 
 // DisconnectSockets disconnects the matching sockets of every node.
-func (a *NamespaceAdapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn bool) {
-	a.Adapter.DisconnectSockets(opts, closeConn)
-	if isLocal(opts) {
-		return
+func (a *NamespaceAdapter) DisconnectSockets(opts socketio.BroadcastOptions, closeConn bool) error {
+	err := a.MemoryAdapter.DisconnectSockets(opts, closeConn)
+	if opts.Flags.Local {
+		return err
 	}
 	m := a.message(wire.DisconnectSockets, opts)
 	m.Close = closeConn
 	_ = a.core.publish(m)
+	return err
 }
 
-// ServerSideEmit sends an event to the namespace's server-side listeners on
-// the other nodes. When the last element is a socket.Ack, the ack gets one
+// ServerSideEmit sends an event ([event, args...]) to the namespace's
+// server-side listeners on the other nodes. With onAck, onAck gets one
 // answer per other node (or an error and the answers so far on timeout).
 // Arguments the cluster cannot carry are refused with an error wrapping
-// ErrUnencodable, which the library's ServerSideEmit and
-// ServerSideEmitWithAck return to their caller (the ack is then not
-// called).
-func (a *NamespaceAdapter) ServerSideEmit(packet []any) error {
-	var ack socket.Ack
-	if n := len(packet); n > 0 {
-		if f, ok := packet[n-1].(socket.Ack); ok {
-			ack, packet = f, packet[:n-1]
-		}
-	}
+// ErrUnencodable (onAck is then not called).
+func (a *NamespaceAdapter) ServerSideEmit(packet []any, onAck func([]socketio.Args, error)) error {
 	data, err := wire.Payload(packet)
 	if err != nil {
 		return a.core.refuse(wire.ServerSideEmit, a.name, packet, err)
 	}
-	if ack != nil {
-		return a.serverSideEmitWithAck(data, ack)
+	if onAck != nil {
+		return a.serverSideEmitWithAck(data, onAck)
 	}
-	m := a.message(wire.ServerSideEmit, nil)
+	m := a.message(wire.ServerSideEmit, socketio.BroadcastOptions{})
 	m.Data = data
 	if err := a.core.publish(m); errors.Is(err, ErrUnencodable) {
 		return a.core.refuse(wire.ServerSideEmit, a.name, data, err)
@@ -431,31 +336,39 @@ func (a *NamespaceAdapter) ServerSideEmit(packet []any) error {
 	return nil
 }
 
-func (a *NamespaceAdapter) serverSideEmitWithAck(packet []any, ack socket.Ack) error {
-	servers, err := a.countServers()
+func (a *NamespaceAdapter) serverSideEmitWithAck(packet []any, onAck func([]socketio.Args, error)) error {
+	servers, err := a.countServers(context.Background())
 	if err != nil {
-		ack([]any{}, err)
+		onAck([]socketio.Args{}, err)
 		return nil
 	}
 	expected := int(servers) - 1
 	if expected <= 0 {
-		ack([]any{}, nil)
+		onAck([]socketio.Args{}, nil)
 		return nil
 	}
-	answers := []any{}
+	var mu sync.Mutex
+	answers := []socketio.Args{}
 	r := &request{id: randomID(), expected: expected,
 		collect: func(resp *wire.Response) bool {
 			if resp.Kind != wire.ServerSideEmitAck {
 				return false
 			}
 			if answer, ok := a.fromClusterValue(resp.Packet); ok {
-				answers = append(answers, answer)
+				mu.Lock()
+				answers = append(answers, socketio.ArgsOf(answer))
+				mu.Unlock()
 			}
 			return true
 		},
-		onDone: func(err error) { ack(answers, err) },
+		onDone: func(err error) {
+			mu.Lock()
+			out := answers
+			mu.Unlock()
+			onAck(out, err)
+		},
 	}
-	if err := a.request(r, wire.ServerSideEmit, nil, a.core.cfg.RequestsTimeout, packet); err != nil {
+	if err := a.request(r, wire.ServerSideEmit, socketio.BroadcastOptions{}, a.core.cfg.RequestsTimeout, packet); err != nil {
 		return a.core.refuse(wire.ServerSideEmit, a.name, packet, err)
 	}
 	return nil
@@ -463,118 +376,75 @@ func (a *NamespaceAdapter) serverSideEmitWithAck(packet []any, ack socket.Ack) e
 
 // AllRooms returns the rooms of every node of the namespace, socket ids
 // included (as Node's adapter does). The ClusterAdapter protocol has no such
-// request: there the rooms of the sockets fetchSockets returns make the
+// request: there the rooms of the sockets FetchSockets returns make the
 // same set.
-func (a *NamespaceAdapter) AllRooms(ctx context.Context) ([]socket.Room, error) {
-	if a.core.clusterProtocol {
-		return a.allRoomsByFetch(ctx)
+func (a *NamespaceAdapter) AllRooms(ctx context.Context) ([]string, error) {
+	rooms := map[string]struct{}{}
+	add := func(rs []string) {
+		for _, r := range rs {
+			rooms[r] = struct{}{}
+		}
 	}
-	rooms := types.NewSet(a.Rooms().Keys()...)
-	servers, err := a.countServers()
+	add(a.Rooms())
+	err := a.remoteRooms(ctx, add)
+	return slices.Sorted(maps.Keys(rooms)), err
+}
+
+// remoteRooms adds the other nodes' rooms.
+func (a *NamespaceAdapter) remoteRooms(ctx context.Context, add func([]string)) error {
+	if a.core.clusterProtocol {
+		sockets, err := a.FetchSockets(ctx, socketio.BroadcastOptions{})
+		for _, s := range sockets {
+			add(s.Rooms)
+		}
+		return err
+	}
+	servers, err := a.countServers(ctx)
 	if err != nil {
-		return rooms.Keys(), err
+		return err
 	}
 	expected := int(servers) - 1
 	if expected <= 0 {
-		return rooms.Keys(), nil
+		return nil
 	}
+	var mu sync.Mutex
 	done := make(chan error, 1)
 	r := &request{id: randomID(), expected: expected,
 		collect: func(resp *wire.Response) bool {
 			if resp.Kind != wire.RoomsResult {
 				return false
 			}
-			for _, room := range resp.Rooms {
-				rooms.Add(socket.Room(room))
-			}
+			mu.Lock()
+			add(resp.Rooms)
+			mu.Unlock()
 			return true
 		},
 		onDone: func(err error) { done <- err },
 	}
-	_ = a.request(r, wire.AllRooms, nil, a.core.cfg.RequestsTimeout, nil)
+	_ = a.request(r, wire.AllRooms, socketio.BroadcastOptions{}, a.core.cfg.RequestsTimeout, nil)
 	select {
-	case err := <-done:
-		return rooms.Keys(), err
+	case err = <-done:
 	case <-ctx.Done():
 		a.core.reqs.finish(r, ctx.Err())
-		return rooms.Keys(), ctx.Err()
+		err = <-done
 	}
-}
-
-func (a *NamespaceAdapter) allRoomsByFetch(ctx context.Context) ([]socket.Room, error) {
-	type result struct {
-		sockets []socket.SocketDetails
-		err     error
-	}
-	done := make(chan result, 1)
-	all := &socket.BroadcastOptions{Rooms: types.NewSet[socket.Room](), Except: types.NewSet[socket.Room](), Flags: &socket.BroadcastFlags{}}
-	a.FetchSockets(all)(func(s []socket.SocketDetails, err error) { done <- result{s, err} })
-	rooms := types.NewSet(a.Rooms().Keys()...)
-	select {
-	case r := <-done:
-		for _, s := range r.sockets {
-			if rs := s.Rooms(); rs != nil {
-				rooms.Add(rs.Keys()...)
-			}
-		}
-		return rooms.Keys(), r.err
-	case <-ctx.Done():
-		return rooms.Keys(), ctx.Err()
-	}
-}
-
-func isLocal(opts *socket.BroadcastOptions) bool {
-	return opts != nil && opts.Flags != nil && opts.Flags.Local
+	return err
 }
 
 // flagTimeout is the operator's timeout, or def when none was set.
-func flagTimeout(opts *socket.BroadcastOptions, def time.Duration) time.Duration {
-	if opts != nil && opts.Flags != nil && opts.Flags.Timeout != nil {
+func flagTimeout(opts socketio.BroadcastOptions, def time.Duration) time.Duration {
+	if opts.Flags.Timeout != nil {
 		return *opts.Flags.Timeout
 	}
 	return def
 }
 
-func wireOptions(o *socket.BroadcastOptions) wire.Options {
-	var w wire.Options
-	if o == nil {
-		return w
-	}
-	if o.Rooms != nil {
-		w.Rooms = roomStrings(o.Rooms.Keys())
-	}
-	if o.Except != nil {
-		w.Except = roomStrings(o.Except.Keys())
-	}
-	if f := o.Flags; f != nil {
-		w.Flags = wire.Flags{Volatile: f.Volatile, Compress: f.Compress, Local: f.Local, Timeout: f.Timeout, ExpectSingleResponse: f.ExpectSingleResponse}
-	}
-	return w
+func wireOptions(o socketio.BroadcastOptions) wire.Options {
+	f := o.Flags
+	return wire.Options{Rooms: o.Rooms, Except: o.Except, Flags: wire.Flags{Volatile: f.Volatile, Compress: f.Compress, Local: f.Local, Timeout: f.Timeout, ExpectSingleResponse: f.ExpectSingleResponse}}
 }
 
-func socketOptions(w wire.Options) *socket.BroadcastOptions {
-	flags := &socket.BroadcastFlags{Local: w.Flags.Local, Timeout: w.Flags.Timeout, ExpectSingleResponse: w.Flags.ExpectSingleResponse}
-	flags.Volatile = w.Flags.Volatile
-	flags.Compress = w.Flags.Compress
-	return &socket.BroadcastOptions{
-		Rooms:  types.NewSet(socketRooms(w.Rooms)...),
-		Except: types.NewSet(socketRooms(w.Except)...),
-		Flags:  flags,
-	}
-}
-
-func roomStrings(rooms []socket.Room) []string {
-	out := make([]string, len(rooms))
-	for i, r := range rooms {
-		out[i] = string(r)
-	}
-	return out
-}
-
-func socketRooms(rooms []string) []socket.Room {
-	out := make([]socket.Room, len(rooms))
-	for i, r := range rooms {
-		out[i] = socket.Room(r)
-	}
-	return out
+func socketOptions(w wire.Options) socketio.BroadcastOptions {
+	f := w.Flags
+	return socketio.BroadcastOptions{Rooms: w.Rooms, Except: w.Except, Flags: socketio.BroadcastFlags{Volatile: f.Volatile, Compress: f.Compress, Local: f.Local, Timeout: f.Timeout, ExpectSingleResponse: f.ExpectSingleResponse}}
 }

@@ -12,10 +12,8 @@ import (
 // values are encoded for the other nodes, and the copy for this node's
 // clients is built from the same values (wire.ClientArgs, as every node
 // does with what it receives), so the copies of one broadcast never differ.
-// (The library's encoder would otherwise read a handler's
-// *types.BytesBuffer locally, consuming it, and the cluster encoder write
-// it as {}.) A payload the cluster cannot carry is refused before anything
-// is delivered or published.
+// A payload the cluster cannot carry is refused before anything is
+// delivered or published.
 
 // ErrUnencodable is wrapped by the error of an operation refused because a
 // value in its arguments cannot be represented on the cluster: a function,

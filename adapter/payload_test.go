@@ -11,21 +11,18 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
-	"github.com/zishang520/socket.io/servers/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/parley-chat/parley/adapter"
 	ct "github.com/parley-chat/parley/internal/clustertest"
 	"github.com/parley-chat/parley/internal/redistest"
+	"github.com/parley-chat/parley/socketio"
 )
 
 // TestUnencodableRefused: a broadcast or a server-side emit whose arguments
 // the cluster cannot carry reaches nobody, not even the sender's own
-// clients; the caller gets an error wrapping adapter.ErrUnencodable where
-// an API can return one (BroadcastPacket, the library's ServerSideEmit),
-// and the refusal is logged with the namespace and the event and counted
-// by kind. A value nested just deep enough to pass the payload check and
+// clients; the caller of the emit gets an error wrapping
+// adapter.ErrUnencodable, and the refusal is logged with the namespace and
+// the event and counted by kind. A value nested just deep enough to pass the payload check and
 // fail in the encoder's envelope takes the same path.
 func TestUnencodableRefused(t *testing.T) {
 	r := redistest.Start(t)
@@ -51,22 +48,27 @@ func TestUnencodableRefused(t *testing.T) {
 		"struct without fields":    struct{ n int }{1},
 		"too deep for an envelope": deep,
 	} {
-		err := nsp.BroadcastPacket(&parser.Packet{Type: parser.EVENT, Data: []any{"bad", arg}}, everyone())
+		err := nsp.Broadcast(&socketio.Packet{Type: socketio.PacketEvent, ID: -1, Data: []any{"bad", arg}}, socketio.BroadcastOptions{})
 		if !errors.Is(err, adapter.ErrUnencodable) || !strings.Contains(err.Error(), `"bad"`) {
-			t.Errorf("%s: BroadcastPacket err = %v, want ErrUnencodable naming the event", name, err)
+			t.Errorf("%s: Broadcast err = %v, want ErrUnencodable naming the event", name, err)
 		}
 	}
-	// Through the library's operators, which cannot return the error.
-	a.Emit(t, "/", ct.Target{}, "bad", make(chan int))
-	acked := make(chan error, 1)
-	a.IO.Timeout(200*time.Millisecond).EmitWithAck("bad", make(chan int))(func(_ []any, err error) { acked <- err })
-	if err := <-acked; err == nil {
-		t.Error("a refused broadcast with acks completed without error")
+	// Through the operators: the emit returns the error.
+	if err := a.IO.Emit("bad", make(chan int)); !errors.Is(err, adapter.ErrUnencodable) {
+		t.Errorf("Emit err = %v", err)
 	}
-	if err := a.IO.Of("/", nil).ServerSideEmit("bad", make(chan int)); !errors.Is(err, adapter.ErrUnencodable) {
+	err := a.IO.Timeout(200*time.Millisecond).EmitWithAck("bad", func([]socketio.Args, error) {
+		t.Error("the acks of a refused broadcast were reported")
+	}, make(chan int))
+	if !errors.Is(err, adapter.ErrUnencodable) {
+		t.Errorf("EmitWithAck err = %v", err)
+	}
+	if err := a.IO.Sockets().ServerSideEmit("bad", make(chan int)); !errors.Is(err, adapter.ErrUnencodable) {
 		t.Errorf("ServerSideEmit err = %v", err)
 	}
-	err := a.IO.Of("/", nil).ServerSideEmitWithAck("bad", func() {})(func([]any, error) { t.Error("the ack of a refused server-side emit was called") })
+	err = a.IO.Sockets().ServerSideEmitWithAck("bad", func([]socketio.Args, error) {
+		t.Error("the ack of a refused server-side emit was called")
+	}, func() {})
 	if !errors.Is(err, adapter.ErrUnencodable) {
 		t.Errorf("ServerSideEmitWithAck err = %v", err)
 	}
@@ -89,10 +91,6 @@ func TestUnencodableRefused(t *testing.T) {
 	if text := logs.String(); !strings.Contains(text, "adapter: refused") || !strings.Contains(text, "event=bad") || !strings.Contains(text, "nsp=/") {
 		t.Errorf("no refusal logged with the namespace and event:\n%s", text)
 	}
-}
-
-func everyone() *socket.BroadcastOptions {
-	return &socket.BroadcastOptions{Rooms: types.NewSet[socket.Room](), Except: types.NewSet[socket.Room](), Flags: &socket.BroadcastFlags{}}
 }
 
 // labelled returns the value of the counter name with label=value.

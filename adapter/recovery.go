@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"time"
-
-	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
-	"github.com/zishang520/socket.io/servers/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/parley-chat/parley/internal/wire"
+	"github.com/parley-chat/parley/socketio"
 )
 
 // This file is connection state recovery across nodes, with the streams
@@ -26,8 +22,8 @@ import (
 // and its offset, and the node it reaches takes the session (GETDEL) and
 // reads the entries after the offset that target the session's rooms.
 //
-// Private emits (socket.emit) are the exception. The library sends each
-// through Broadcast with the socket's id as room; Node publishes them into
+// Private emits (socket.emit) are the exception. socketio sends each
+// through Broadcast with the socket's id as room, as Node does; Node publishes them into
 // the stream like any broadcast, which costs one XADD per private packet and
 // fills the stream (shortening how far back clients can recover). Parley
 // delivers them directly when the socket is local and gives them the offset
@@ -37,16 +33,11 @@ import (
 // namespace is), and a client may get a packet twice after recovering (at
 // least once, never lost, for stream traffic).
 
-// restoreTimeout bounds the Redis work of one recovery, which the library
-// runs on the connection's path.
-const restoreTimeout = 5 * time.Second
-
 // recoverable reports whether a packet is one clients can recover, the test
 // socket.io applies before appending an offset: an event without an ack id,
 // not volatile.
-func recoverable(p *parser.Packet, opts *socket.BroadcastOptions) bool {
-	volatile := opts != nil && opts.Flags != nil && opts.Flags.Volatile
-	return p.Type == parser.EVENT && p.Id == nil && !volatile
+func recoverable(p *socketio.Packet, opts socketio.BroadcastOptions) bool {
+	return p.Type == socketio.PacketEvent && p.ID < 0 && !opts.Flags.Volatile
 }
 
 // withOffset appends offset to the packet's arguments; without an offset it
@@ -75,31 +66,29 @@ func (a *NamespaceAdapter) lastOffset() string {
 }
 
 // PersistSession stores the session of a socket that lost its connection,
-// so that any node can restore it within the recovery window.
-func (a *NamespaceAdapter) PersistSession(s *socket.SessionToPersist) {
+// so that any node can restore it within the recovery window. Without a
+// transport that keeps sessions, the MemoryAdapter keeps it for this node.
+func (a *NamespaceAdapter) PersistSession(s *socketio.SessionToPersist) {
 	st, ok := a.core.tr.(sessionStore)
-	if !ok || !a.recovery || s == nil || a.core.closed.Load() {
-		a.Adapter.PersistSession(s)
+	if !ok || !a.recovery {
+		a.MemoryAdapter.PersistSession(s)
 		return
 	}
-	session := wire.Session{SID: string(s.Sid), PID: string(s.Pid), Data: s.Data}
-	if s.Rooms != nil {
-		session.Rooms = roomStrings(s.Rooms.Keys())
+	if s == nil || a.core.closed.Load() {
+		return
 	}
-	st.persist(session, a.window)
+	st.persist(wire.Session{SID: s.SID, PID: s.PID, Rooms: s.Rooms, Data: s.Data}, a.window)
 }
 
 // RestoreSession takes the session of pid and the packets sent to it after
-// offset. Any failure means no recovery: the library then starts a new
+// offset. Any failure means no recovery: the socket then starts a new
 // session, and the client sees it was not recovered.
-func (a *NamespaceAdapter) RestoreSession(pid socket.PrivateSessionId, offset string) (*socket.Session, error) {
+func (a *NamespaceAdapter) RestoreSession(ctx context.Context, pid, offset string) (*socketio.Session, error) {
 	st, ok := a.core.tr.(sessionStore)
 	if !ok || !a.recovery {
-		return a.Adapter.RestoreSession(pid, offset)
+		return a.MemoryAdapter.RestoreSession(ctx, pid, offset)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), restoreTimeout)
-	defer cancel()
-	s, missed, result, err := st.restore(ctx, a.name, string(pid), offset)
+	s, missed, result, err := st.restore(ctx, a.name, pid, offset)
 	a.core.m.restores.WithLabelValues(result).Inc()
 	if err != nil {
 		if result == restoreError {
@@ -109,15 +98,13 @@ func (a *NamespaceAdapter) RestoreSession(pid socket.PrivateSessionId, offset st
 		}
 		return nil, err
 	}
-	return &socket.Session{
-		SessionToPersist: &socket.SessionToPersist{
-			Sid:   socket.SocketId(s.SID),
-			Pid:   socket.PrivateSessionId(s.PID),
-			Rooms: types.NewSet(socketRooms(s.Rooms)...),
-			Data:  s.Data,
-		},
-		MissedPackets: missed,
-	}, nil
+	out := &socketio.Session{SessionToPersist: socketio.SessionToPersist{SID: s.SID, PID: s.PID, Rooms: s.Rooms, Data: s.Data}}
+	for _, p := range missed {
+		if data, ok := p.([]any); ok {
+			out.MissedPackets = append(out.MissedPackets, data)
+		}
+	}
+	return out, nil
 }
 
 // includePacket is the streams adapter's filter of missed broadcasts: the

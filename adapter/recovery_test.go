@@ -9,13 +9,12 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/zishang520/socket.io/servers/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/parley-chat/parley/adapter"
 	ct "github.com/parley-chat/parley/internal/clustertest"
 	"github.com/parley-chat/parley/internal/redistest"
 	"github.com/parley-chat/parley/internal/wire"
+	"github.com/parley-chat/parley/socketio"
 )
 
 // recoveryCluster is a streams cluster with connection state recovery on:
@@ -286,7 +285,7 @@ func restores(t *testing.T, n *ct.GoNode, result string) float64 {
 }
 
 // TestRecoveryPrivateEmits: with recovery on, what a Parley node emits to
-// one of its sockets (socket.Emit, which the library routes through the
+// one of its sockets (socket.Emit, which the server routes through the
 // adapter) is not added to the stream, yet carries the offset of the last
 // entry, so the client can still recover from it.
 func TestRecoveryPrivateEmits(t *testing.T) {
@@ -303,8 +302,8 @@ func TestRecoveryPrivateEmits(t *testing.T) {
 	if err != nil || len(last) != 1 {
 		t.Fatalf("last entry: %v %v", last, err)
 	}
-	s, ok := rc.p.IO.Of("/", nil).Sockets().Load(socket.SocketId(sid))
-	if !ok {
+	s := rc.p.IO.Sockets().Socket(sid)
+	if s == nil {
 		t.Fatalf("socket %s not on P", sid)
 	}
 	for i := range 5 {
@@ -349,7 +348,7 @@ func TestRecoveryBounds(t *testing.T) {
 	ctx := context.Background()
 	a := n.Adapter("/")
 	persist := func(pid string) {
-		a.PersistSession(&socket.SessionToPersist{Sid: socket.SocketId("sid-" + pid), Pid: socket.PrivateSessionId(pid), Rooms: roomSet("sid-"+pid, "mine"), Data: map[string]any{"k": pid}})
+		a.PersistSession(&socketio.SessionToPersist{SID: "sid-" + pid, PID: pid, Rooms: []string{"sid-" + pid, "mine"}, Data: map[string]any{"k": pid}})
 		ct.Eventually(t, "session "+pid, func() error {
 			if n, _ := raw.Exists(ctx, "sio:session:"+pid).Result(); n != 1 {
 				return errNotYet
@@ -389,22 +388,21 @@ func TestRecoveryBounds(t *testing.T) {
 		}
 	}
 	waitStreamLen(t, raw, 8)
-	s, err := a.RestoreSession("p1", from)
+	s, err := a.RestoreSession(ctx, "p1", from)
 	if err != nil {
 		t.Fatalf("restore: %v", err)
 	}
 	var got []string
-	for _, p := range s.MissedPackets {
-		args := p.([]any)
+	for _, args := range s.MissedPackets {
 		got = append(got, fmt.Sprint(args[1]))
 		if !wire.ValidOffset(fmt.Sprint(args[len(args)-1])) {
 			t.Errorf("missed packet %v has no offset", args)
 		}
 	}
-	if !slices.Equal(got, want) || s.Sid != "sid-p1" || !s.Rooms.Has("mine") {
+	if !slices.Equal(got, want) || s.SID != "sid-p1" || !slices.Contains(s.Rooms, "mine") {
 		t.Fatalf("restored %+v with %v, want %v", s.SessionToPersist, got, want)
 	}
-	if _, err := a.RestoreSession("p1", from); err == nil {
+	if _, err := a.RestoreSession(ctx, "p1", from); err == nil {
 		t.Error("a session was restored twice")
 	}
 
@@ -414,7 +412,7 @@ func TestRecoveryBounds(t *testing.T) {
 		n.Emit(t, "/", ct.Target{}, "ev", fmt.Sprint("flood-", i))
 	}
 	waitStreamLen(t, raw, 8+1+11)
-	if _, err := a.RestoreSession("p2", from); err == nil || !strings.Contains(err.Error(), "more than 10") {
+	if _, err := a.RestoreSession(ctx, "p2", from); err == nil || !strings.Contains(err.Error(), "more than 10") {
 		t.Errorf("restore behind 11 entries with a limit of 10: %v", err)
 	}
 
@@ -424,10 +422,10 @@ func TestRecoveryBounds(t *testing.T) {
 	if err := raw.XTrimMaxLen(ctx, "socket.io", 1).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.RestoreSession("p3", from); err == nil {
+	if _, err := a.RestoreSession(ctx, "p3", from); err == nil {
 		t.Error("restored from a trimmed offset")
 	}
-	if _, err := a.RestoreSession("p3", "not-an-id"); err == nil {
+	if _, err := a.RestoreSession(ctx, "p3", "not-an-id"); err == nil {
 		t.Error("restored from an invalid offset")
 	}
 	for result, want := range map[string]float64{"recovered": 1, "not_found": 1, "too_far_behind": 1, "offset_gone": 1, "invalid_offset": 1} {
@@ -435,14 +433,6 @@ func TestRecoveryBounds(t *testing.T) {
 			t.Errorf("%s: %v, want %v", result, got, want)
 		}
 	}
-}
-
-func roomSet(rooms ...string) *types.Set[socket.Room] {
-	out := types.NewSet[socket.Room]()
-	for _, r := range rooms {
-		out.Add(socket.Room(r))
-	}
-	return out
 }
 
 func waitStreamLen(t *testing.T, rdb *redis.Client, n int64) {

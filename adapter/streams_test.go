@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"github.com/parley-chat/parley/adapter"
 	"github.com/parley-chat/parley/emitter"
 	ct "github.com/parley-chat/parley/internal/clustertest"
 	"github.com/parley-chat/parley/internal/redistest"
+	"github.com/parley-chat/parley/socketio"
 )
 
 // TestStreamsMixedCluster runs every cluster operation in a cluster of two
@@ -124,15 +124,15 @@ func TestStreamsRedisCluster(t *testing.T) {
 
 	// A session persisted by A is restored by B with what it missed.
 	offset := fmt.Sprint(args[1])
-	a.Adapter("/").PersistSession(&socket.SessionToPersist{Sid: "gone", Pid: "pid-1", Rooms: roomSet("gone", "r1")})
+	a.Adapter("/").PersistSession(&socketio.SessionToPersist{SID: "gone", PID: "pid-1", Rooms: []string{"gone", "r1"}})
 	a.Emit(t, "/", ct.Target{Rooms: []string{"r1"}}, "ev", "missed")
 	cb.Wait(t, "ev", ct.WithArg("missed"))
-	var s *socket.Session
+	var s *socketio.Session
 	ct.Eventually(t, "restore on B", func() error {
-		s, err = b.Adapter("/").RestoreSession("pid-1", offset)
+		s, err = b.Adapter("/").RestoreSession(context.Background(), "pid-1", offset)
 		return err
 	})
-	if len(s.MissedPackets) != 1 || fmt.Sprint(s.MissedPackets[0].([]any)[1]) != "missed" {
+	if len(s.MissedPackets) != 1 || fmt.Sprint(s.MissedPackets[0][1]) != "missed" {
 		t.Fatalf("missed packets %v", s.MissedPackets)
 	}
 }

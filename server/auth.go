@@ -3,9 +3,8 @@ package server
 import (
 	"errors"
 
-	"github.com/zishang520/socket.io/servers/socket/v3"
-
 	"github.com/parley-chat/parley/session"
+	"github.com/parley-chat/parley/socketio"
 )
 
 // Connect errors seen by clients as connect_error's message.
@@ -24,8 +23,8 @@ const maxSessionIDLength = 64
 // authenticate is the connection middleware: a known sessionID resumes its
 // user; otherwise a valid username starts a new user with a new session. The
 // session is saved when the connection is accepted (onConnection).
-func (c *chat) authenticate(s *socket.Socket, next func(*socket.ExtendedError)) {
-	auth := s.Handshake().Auth
+func (c *chat) authenticate(s *socketio.Socket) error {
+	auth := s.Auth()
 	if id, ok := auth["sessionID"].(string); ok && id != "" && len(id) <= maxSessionIDLength {
 		ctx, cancel := storeContext()
 		sess, err := c.sessions.Find(ctx, id)
@@ -33,20 +32,17 @@ func (c *chat) authenticate(s *socket.Socket, next func(*socket.ExtendedError)) 
 		switch {
 		case err == nil:
 			s.SetData(&user{SessionID: sess.ID, UserID: sess.UserID, Username: sess.Username})
-			next(nil)
-			return
+			return nil
 		case !errors.Is(err, session.ErrNotFound):
-			c.log.Error("chat: session lookup failed", "socket", s.Id(), "err", err)
-			next(socket.NewExtendedError(reasonUnavailable, nil))
-			return
+			c.log.Error("chat: session lookup failed", "socket", s.ID(), "err", err)
+			return errors.New(reasonUnavailable)
 		}
 	}
 	name, ok := normalizeUsername(auth["username"])
 	if !ok {
-		c.log.Debug("chat: connection refused", "socket", s.Id(), "reason", reasonInvalidUsername)
-		next(socket.NewExtendedError(reasonInvalidUsername, nil))
-		return
+		c.log.Debug("chat: connection refused", "socket", s.ID(), "reason", reasonInvalidUsername)
+		return errors.New(reasonInvalidUsername)
 	}
 	s.SetData(&user{SessionID: newSessionID(), UserID: newUserID(), Username: name})
-	next(nil)
+	return nil
 }

@@ -7,11 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/zishang520/socket.io/servers/socket/v3"
-
 	"github.com/parley-chat/parley/message"
 	"github.com/parley-chat/parley/presence"
 	"github.com/parley-chat/parley/session"
+	"github.com/parley-chat/parley/socketio"
 )
 
 // storeTimeout bounds every store call made while handling one event, so a
@@ -20,7 +19,7 @@ const storeTimeout = 5 * time.Second
 
 // chat implements the private-messaging protocol on a Socket.IO server.
 type chat struct {
-	io        *socket.Server
+	io        *socketio.Server
 	sessions  session.Store
 	messages  message.Store
 	presence  presence.Tracker
@@ -40,7 +39,8 @@ type user struct {
 	UserID    string `json:"userID"`
 	Username  string `json:"username"`
 	// saved is when this socket last saved the session (which restarts its
-	// expiry). Only the socket's own task queue touches it.
+	// expiry). Only the socket's own handlers touch it, and they run one at
+	// a time.
 	saved time.Time
 }
 
@@ -49,7 +49,7 @@ type user struct {
 // while connected (connects and disconnects save it too).
 const sessionRefresh = 10 * time.Minute
 
-func userOf(s *socket.Socket) (*user, bool) {
+func userOf(s *socketio.Socket) (*user, bool) {
 	u, ok := s.Data().(*user)
 	return u, ok
 }
@@ -61,38 +61,36 @@ func storeContext() (context.Context, context.CancelFunc) {
 // register installs the chat on the server's main namespace.
 func (c *chat) register() {
 	c.io.Use(c.authenticate)
-	_ = c.io.On("connection", func(args ...any) {
-		if s, ok := args[0].(*socket.Socket); ok {
-			c.onConnection(s)
-		}
-	})
+	c.io.OnConnection(c.onConnection)
 }
 
-// onConnection runs in the socket's task queue, before any of its events.
-func (c *chat) onConnection(s *socket.Socket) {
+// onConnection runs on the socket's reading goroutine, before any of its
+// events.
+func (c *chat) onConnection(s *socketio.Socket) {
 	u, ok := userOf(s)
 	if !ok {
 		s.Disconnect(true)
 		return
 	}
-	// The library reports a packet it cannot decode as an "error" event just
-	// before it closes the connection, and says nothing else about it.
-	_ = s.On("error", func(args ...any) {
-		c.log.Info("chat: socket error", "socket", s.Id(), "user", u.UserID, "err", firstArg(args))
+	// A malformed packet closes the connection; say who sent it.
+	s.OnError(func(err error) {
+		c.log.Info("chat: socket error", "socket", s.ID(), "user", u.UserID, "err", err)
 	})
 	ctx, cancel := storeContext()
 	defer cancel()
-	if _, err := c.presence.Join(ctx, u.UserID, string(s.Id())); err != nil {
+	if _, err := c.presence.Join(ctx, u.UserID, s.ID()); err != nil {
 		c.fail(s, "presence join", err)
 		return
 	}
 	// From here on the socket counts as live: whatever happens next, its
-	// disconnect must be counted too, exactly once.
+	// disconnect must be counted too, exactly once. A heartbeat or a
+	// transport error may disconnect it on another goroutine at any time,
+	// before the handler below is in place.
 	var once sync.Once
-	leave := func(...any) { once.Do(func() { c.onDisconnect(u, string(s.Id())) }) }
-	_ = s.On("disconnect", leave)
+	leave := func(socketio.DisconnectReason) { once.Do(func() { c.onDisconnect(u, s.ID()) }) }
+	s.OnDisconnect(leave)
 	if !s.Connected() {
-		leave()
+		leave("")
 		return
 	}
 	if err := c.saveSession(ctx, u); err != nil {
@@ -100,29 +98,21 @@ func (c *chat) onConnection(s *socket.Socket) {
 		return
 	}
 	_ = s.Emit("session", map[string]any{"sessionID": u.SessionID, "userID": u.UserID})
-	s.Join(socket.Room(u.UserID))
+	s.Join(u.UserID)
 	users, err := c.userList(ctx, u.UserID)
 	if err != nil {
 		c.fail(s, "user list", err)
 		return
 	}
 	_ = s.Emit("users", users)
-	_ = s.On("private message", func(args ...any) { c.onPrivateMessage(s, u, args) })
-	c.announceOnline(ctx, u.UserID, u.Username, string(s.Id()))
-}
-
-// firstArg is an event's first argument, or nil.
-func firstArg(args []any) any {
-	if len(args) == 0 {
-		return nil
-	}
-	return args[0]
+	s.On("private message", func(args socketio.Args, ack socketio.Ack) { c.onPrivateMessage(s, u, args, ack) })
+	c.announceOnline(ctx, u.UserID, u.Username, s.ID())
 }
 
 // fail ends a connection the server could not set up (a store is down). The
 // client sees a transport close and reconnects with backoff.
-func (c *chat) fail(s *socket.Socket, step string, err error) {
-	c.log.Error("chat: connection set-up failed, disconnecting", "step", step, "socket", s.Id(), "err", err)
+func (c *chat) fail(s *socketio.Socket, step string, err error) {
+	c.log.Error("chat: connection set-up failed, disconnecting", "step", step, "socket", s.ID(), "err", err)
 	s.Disconnect(true)
 }
 
@@ -187,30 +177,25 @@ func (c *chat) userList(ctx context.Context, me string) ([]userPayload, error) {
 // onPrivateMessage stores a message, then delivers it to the recipient's
 // sockets and the sender's other sockets. Nothing is delivered that was not
 // stored, and nothing invalid is stored.
-func (c *chat) onPrivateMessage(s *socket.Socket, u *user, args []any) {
-	ack := func(any) {}
-	if n := len(args); n > 0 {
-		if fn, ok := args[n-1].(socket.Ack); ok {
-			ack = func(v any) { fn([]any{v}, nil) }
-			args = args[:n-1]
-		}
-	}
+func (c *chat) onPrivateMessage(s *socketio.Socket, u *user, args socketio.Args, ack socketio.Ack) {
 	ctx, cancel := storeContext()
 	defer cancel()
-	msg, err := c.checkMessage(ctx, u, firstArg(args))
+	msg, err := c.checkMessage(ctx, u, args.Value(0))
 	if err != nil {
-		c.log.Info("chat: private message refused", "socket", s.Id(), "user", u.UserID, "reason", err)
-		ack(map[string]any{"error": err.Error()})
+		c.log.Info("chat: private message refused", "socket", s.ID(), "user", u.UserID, "reason", err)
+		_ = ack.Send(map[string]any{"error": err.Error()})
 		return
 	}
 	if err := c.messages.Save(ctx, msg); err != nil {
-		c.log.Error("chat: storing a private message failed", "socket", s.Id(), "user", u.UserID, "err", err)
-		ack(map[string]any{"error": errNotStored.Error()})
+		c.log.Error("chat: storing a private message failed", "socket", s.ID(), "user", u.UserID, "err", err)
+		_ = ack.Send(map[string]any{"error": errNotStored.Error()})
 		return
 	}
 	// s.To excludes the sending socket; a socket in both rooms gets it once.
-	_ = s.To(socket.Room(msg.To), socket.Room(msg.From)).Emit("private message", msg)
-	ack(map[string]any{"ok": true})
+	if err := s.To(msg.To, msg.From).Emit("private message", msg); err != nil {
+		c.log.Error("chat: delivering a private message failed", "socket", s.ID(), "user", u.UserID, "err", err)
+	}
+	_ = ack.Send(map[string]any{"ok": true})
 	// An active user's session is saved again now and then, which restarts
 	// its expiry. A failure only costs the refresh: it is logged.
 	if time.Since(u.saved) > c.refresh {

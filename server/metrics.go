@@ -18,11 +18,17 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// registerMetrics adds the engine's collectors to the registry. A collector
-// that is already there (a registry shared between servers in one process)
-// is logged and skipped: metrics must not stop a node.
+// registerMetrics adds the Socket.IO server's collectors to the registry:
+// open sessions, broadcasts and deliveries, and the WebSocket transport's
+// queues and slow consumers. A collector that is already there (a registry
+// shared between servers in one process) is logged and skipped: metrics
+// must not stop a node.
 func (s *Server) registerMetrics() {
-	for _, c := range s.engine.Collectors() {
+	clients := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "parley_engine_clients",
+		Help: "Open Engine.IO sessions (connected clients) on this node.",
+	}, func() float64 { return float64(s.io.Engine().ClientsCount()) })
+	for _, c := range []prometheus.Collector{clients, s.cfg.SocketIO.Metrics, s.io.Engine().WebSocket()} {
 		if err := s.cfg.Registry.Register(c); err != nil {
 			s.log.Warn("server: metrics collector not registered", "err", err)
 		}

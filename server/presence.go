@@ -3,9 +3,8 @@ package server
 import (
 	"context"
 
-	"github.com/zishang520/socket.io/servers/socket/v3"
-
 	"github.com/parley-chat/parley/session"
+	"github.com/parley-chat/parley/socketio"
 )
 
 // Announcer delivers the chat's presence events (user connected, user
@@ -23,12 +22,12 @@ type Announcer interface {
 
 // localAnnouncer emits through this node's Socket.IO server, which delivers
 // synchronously: right for one node.
-type localAnnouncer struct{ io *socket.Server }
+type localAnnouncer struct{ io *socketio.Server }
 
 func (a localAnnouncer) Announce(_ context.Context, except, event string, payload any) error {
 	op := a.io.Local()
 	if except != "" {
-		op = op.Except(socket.Room(except))
+		op = op.Except(except)
 	}
 	return op.Emit(event, payload)
 }

@@ -1,7 +1,8 @@
 // Package server is the private-messaging chat of Parley: the protocol of the
 // socket.io "private-messaging" example (auth middleware, session, users,
-// user connected / disconnected, private message) on Parley's engine, plus
-// the HTTP routes of the binary (/healthz, /readyz, /metrics, the page).
+// user connected / disconnected, private message) on Parley's Socket.IO
+// server (package socketio), plus the HTTP routes of the binary (/healthz,
+// /readyz, /metrics, the page).
 //
 // Stores, presence and the adapter are injected through Config; their
 // in-memory implementations are the defaults, so a zero Config runs one node.
@@ -18,10 +19,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/parley-chat/parley/engine"
+	"github.com/parley-chat/parley/engineio"
 	"github.com/parley-chat/parley/message"
 	"github.com/parley-chat/parley/presence"
 	"github.com/parley-chat/parley/session"
+	"github.com/parley-chat/parley/socketio"
 )
 
 // Config configures a Server. The zero value runs one node on in-memory
@@ -29,8 +31,16 @@ import (
 type Config struct {
 	// Addr is the TCP address Run listens on. default: ":3000"
 	Addr string
-	// Engine configures the Socket.IO engine (origins, heartbeat, adapter).
-	Engine engine.Config
+	// AllowedOrigins lists the origins (scheme://host[:port]) of pages on
+	// other sites that may connect; a page served by the host the request
+	// is addressed to is always allowed, and a request from any other
+	// origin is refused (403, or 400 for a WebSocket). default: none
+	AllowedOrigins []string
+	// SocketIO configures the Socket.IO server: heartbeat and payload
+	// limits (its Engine), the adapter of a cluster, connection state
+	// recovery. Its CORS and AllowRequest come from AllowedOrigins, and
+	// recovered sockets always run the authentication middleware.
+	SocketIO socketio.Config
 	// MaxMessageChars is the longest private message accepted, in
 	// characters. default: 4096
 	MaxMessageChars int
@@ -92,16 +102,22 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.Engine.Logger == nil {
-		c.Engine.Logger = c.Logger
+	if c.SocketIO.Logger == nil {
+		c.SocketIO.Logger = c.Logger
 	}
-	if r := c.Engine.Recovery; r != nil {
+	if r := c.SocketIO.Recovery; r != nil {
 		// The authentication middleware puts the user, session id
 		// included, on the socket; a session recovered on another node
 		// carries only a decoded copy of that data.
 		withMiddlewares := *r
 		withMiddlewares.RunMiddlewares = true
-		c.Engine.Recovery = &withMiddlewares
+		c.SocketIO.Recovery = &withMiddlewares
+	}
+	policy := newOriginPolicy(c.AllowedOrigins)
+	c.SocketIO.Engine.CORS = &engineio.CORS{AllowOrigin: policy.allowed, Credentials: true}
+	c.SocketIO.Engine.AllowRequest = policy.check
+	if c.SocketIO.Metrics == nil {
+		c.SocketIO.Metrics = socketio.NewMetrics()
 	}
 	return c
 }
@@ -110,7 +126,7 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
-	engine  *engine.Engine
+	io      *socketio.Server
 	chat    *chat
 	handler http.Handler
 }
@@ -118,13 +134,13 @@ type Server struct {
 // New builds a Server from cfg.
 func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, engine: engine.New(cfg.Engine)}
+	s := &Server{cfg: cfg, log: cfg.Logger, io: socketio.New(cfg.SocketIO)}
 	announcer := cfg.Announcer
 	if announcer == nil {
-		announcer = localAnnouncer{s.engine.IO()}
+		announcer = localAnnouncer{s.io}
 	}
 	s.chat = &chat{
-		io:        s.engine.IO(),
+		io:        s.io,
 		sessions:  cfg.Sessions,
 		messages:  cfg.Messages,
 		presence:  cfg.Presence,
@@ -142,12 +158,12 @@ func New(cfg Config) *Server {
 // Handler returns the node's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Engine returns the node's Socket.IO engine.
-func (s *Server) Engine() *engine.Engine { return s.engine }
+// IO returns the node's Socket.IO server.
+func (s *Server) IO() *socketio.Server { return s.io }
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", s.engine)
+	mux.Handle("/socket.io/", s.io)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metricsHandler())
@@ -156,7 +172,7 @@ func (s *Server) routes() http.Handler {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "clients": s.engine.ClientCount()})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "clients": s.io.Engine().ClientsCount()})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -227,7 +243,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// their sessions.
 	stopped := make(chan error, 1)
 	go func() { stopped <- hs.Shutdown(sctx) }()
-	errEngine := s.engine.Shutdown(sctx)
+	errEngine := s.io.Close(sctx)
 	errHTTP := <-stopped
 	if errors.Is(errHTTP, context.DeadlineExceeded) {
 		_ = hs.Close()

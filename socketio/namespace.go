@@ -25,6 +25,12 @@ type ConnectError struct {
 
 func (e *ConnectError) Error() string { return e.Message }
 
+// connectErrorData is the payload of a CONNECT_ERROR.
+type connectErrorData struct {
+	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
+}
+
 // ServerSideHandler receives an event another node sent with
 // ServerSideEmit; ack answers it when the sender asked for answers.
 type ServerSideHandler func(args Args, ack Ack)
@@ -198,10 +204,11 @@ func (n *Namespace) connect(s *Socket) bool {
 func (n *Namespace) refuse(s *Socket, err error) {
 	n.removeSocket(s)
 	s.leaveAll()
-	data := map[string]any{"message": err.Error()}
+	// Node writes the message first, then the data when there is some.
+	data := connectErrorData{Message: err.Error()}
 	var ce *ConnectError
-	if errors.As(err, &ce) && ce.Data != nil {
-		data["data"] = ce.Data
+	if errors.As(err, &ce) {
+		data.Data = ce.Data
 	}
 	s.cl.writePacket(&Packet{Type: PacketConnectError, Nsp: n.name, ID: noID, Data: []any{data}})
 }

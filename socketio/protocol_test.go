@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -264,4 +265,20 @@ func TestTooManyAttachments(t *testing.T) {
 	c.expect(`42["auth",{}]`)
 	c.send(`453-["message",1]`)
 	c.closed()
+}
+
+// TestMiddlewareRefusal checks the CONNECT_ERROR of a refused connection,
+// byte for byte as Node writes it: no "data" key without data.
+func TestMiddlewareRefusal(t *testing.T) {
+	io, url := suiteServer(t, Config{})
+	io.Of("/guarded").Use(func(s *Socket) error {
+		if s.Auth()["token"] == "with-data" {
+			return &ConnectError{Message: "refused", Data: map[string]any{"retry": false}}
+		}
+		return errors.New("invalid username")
+	})
+	c := connect(t, url, `40/guarded,{"token":"x"}`)
+	c.expect(`44/guarded,{"message":"invalid username"}`)
+	c = connect(t, url, `40/guarded,{"token":"with-data"}`)
+	c.expect(`44/guarded,{"message":"refused","data":{"retry":false}}`)
 }

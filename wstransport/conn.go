@@ -130,6 +130,9 @@ func (c *Conn) consume(data []byte) bool {
 	return false
 }
 
+// errPeerClosed stops reading after the client's close frame.
+var errPeerClosed = errors.New("wstransport: peer closed")
+
 // readFailed ends the connection after a read error or the end of its
 // stream. A client that goes away without a close frame ends it normally.
 func (c *Conn) readFailed(err error) {
@@ -176,7 +179,7 @@ func (c *Conn) setReason(err error) {
 	c.mu.Unlock()
 }
 
-// abort implements owner: a write failed. Writing stops at once; the rest of
+// abort ends the connection after a write failure. Writing stops at once; the rest of
 // the end (the handler's OnClose among it) runs on its own goroutine,
 // because abort is called on write paths and a broadcast must not wait for
 // the handler.
@@ -207,7 +210,5 @@ func (c *Conn) finish() {
 	}
 }
 
-// Readiness-loop and write-path sides of a Conn.
-func (c *Conn) rawConn() syscall.RawConn { return c.raw }
-func (c *Conn) isFinished() bool        { return c.finished.Load() }
-func (c *Conn) logID() string           { return c.nc.RemoteAddr().String() }
+// logID names the connection in logs.
+func (c *Conn) logID() string { return c.nc.RemoteAddr().String() }

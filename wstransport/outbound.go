@@ -24,35 +24,17 @@ const (
 	// the heartbeat tests that the client is alive, not how far behind it
 	// is (MaxQueue and WriteTimeout bound that).
 	Priority
-	kindClose    // queued regardless of the limit; ends data
-	kindDeferred // like Data, but always written by the queue's goroutine
+	kindClose // queued regardless of the limit; ends data
 )
-
-// Internal names of the kinds the library transport uses.
-const (
-	kindData     = Data
-	kindVolatile = Volatile
-	kindPing     = Priority
-)
-
-// owner is the connection an outbound queue writes for: it is told when
-// writing fails, and names the connection in logs.
-type owner interface {
-	// abort ends the connection after a write failure; it must not block
-	// (it is called on write paths, broadcasts among them).
-	abort(msg string, err error)
-	finish()
-	logID() string
-}
 
 // outbound is a connection's write path: a mutex, a non-blocking write,
 // and when the socket is full, a bounded queue drained by a short-lived
 // goroutine under a write deadline.
 type outbound struct {
-	srv   *Server
-	nc    net.Conn
-	raw   syscall.RawConn // set when writes can be tried without blocking
-	owner owner
+	srv *Server
+	nc  net.Conn
+	raw syscall.RawConn // set when writes can be tried without blocking
+	c   *Conn           // the connection it writes for
 
 	mu               sync.Mutex // guards the write state below
 	queue            net.Buffers
@@ -82,11 +64,11 @@ func (t *outbound) send(b []byte, kind Kind) bool {
 	if kind == kindClose {
 		t.closeSent = true
 	}
-	if len(t.queue) == 0 && !t.flushing && kind != kindDeferred {
+	if len(t.queue) == 0 && !t.flushing {
 		n, err := t.tryWrite(b)
 		if err != nil {
 			t.mu.Unlock()
-			t.owner.abort("write error", fmt.Errorf("wstransport: write: %w", err))
+			t.c.abort("write error", fmt.Errorf("wstransport: write: %w", err))
 			return false
 		}
 		if n == len(b) {
@@ -97,11 +79,11 @@ func (t *outbound) send(b []byte, kind Kind) bool {
 			t.headPartial = true // nothing may be queued before the rest
 		}
 		b = b[n:] // the rest of a frame already begun must follow
-	} else if kind == kindVolatile {
+	} else if kind == Volatile {
 		t.mu.Unlock()
 		t.srv.metrics.volatileDrops.Inc()
 		return false
-	} else if kind == kindPing {
+	} else if kind == Priority {
 		// The heartbeat tests that the client is alive, not how far it is
 		// behind (MaxQueue and WriteTimeout bound that): a ping behind
 		// seconds of backlog would time out a client that reads.
@@ -148,7 +130,7 @@ func (t *outbound) flush() {
 			then := t.finishAfterFlush && !t.done
 			t.mu.Unlock()
 			if then {
-				t.owner.finish()
+				t.c.finish()
 			}
 			return
 		}
@@ -167,7 +149,7 @@ func (t *outbound) flush() {
 			t.slowConsumer(reasonWriteTimeout, fmt.Errorf("wstransport: slow consumer: backlog of %d bytes not written within %s", n, t.srv.cfg.WriteTimeout))
 			return
 		default:
-			t.owner.abort("write error", fmt.Errorf("wstransport: write: %w", err))
+			t.c.abort("write error", fmt.Errorf("wstransport: write: %w", err))
 			return
 		}
 	}
@@ -205,8 +187,8 @@ func (t *outbound) slowConsumer(reason string, err error) {
 		return
 	}
 	t.srv.metrics.slowCloses.WithLabelValues(reason).Inc()
-	t.srv.log.Warn("wstransport: closing a slow consumer", "conn", t.owner.logID(), "reason", reason, "err", err)
-	t.owner.abort("slow consumer", err)
+	t.srv.log.Warn("wstransport: closing a slow consumer", "conn", t.c.logID(), "reason", reason, "err", err)
+	t.c.abort("slow consumer", err)
 }
 
 // stop ends writing: the queue is dropped and nothing more is written. It
@@ -235,7 +217,7 @@ func (t *outbound) sendClose(code int) bool {
 	if !t.send(closeFrame(code, ""), kindClose) {
 		return false
 	}
-	timer := time.AfterFunc(t.srv.cfg.CloseTimeout, t.owner.finish)
+	timer := time.AfterFunc(t.srv.cfg.CloseTimeout, t.c.finish)
 	t.mu.Lock()
 	if t.done {
 		timer.Stop()
@@ -257,6 +239,6 @@ func (t *outbound) afterFlush() {
 	}
 	t.mu.Unlock()
 	if !pending {
-		t.owner.finish()
+		t.c.finish()
 	}
 }

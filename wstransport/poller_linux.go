@@ -64,20 +64,6 @@ type poller struct {
 	progress atomic.Int64 // when a loop last finished its events (Unix ns)
 }
 
-// pollConn is a connection the readiness loop reads: the library
-// transport (Transport) or a Conn.
-type pollConn interface {
-	entry() *pollEntry
-	rawConn() syscall.RawConn
-	// consume parses bytes read; false once reading should stop.
-	consume(data []byte) bool
-	// readFailed ends the connection after a read error or end of stream.
-	readFailed(err error)
-	finish()
-	isFinished() bool
-	logID() string
-}
-
 // pollEntry is a connection's registration in the readiness loop.
 type pollEntry struct {
 	id     uint64      // in the Server's registry, and in the epoll event
@@ -86,8 +72,6 @@ type pollEntry struct {
 	// read (2): data arrived while a loop was reading.
 	state atomic.Int32
 }
-
-func (e *pollEntry) entry() *pollEntry { return e }
 
 func newPoller(core int, log *slog.Logger, conns *registry) *poller {
 	return &poller{log: log, core: core, conns: conns, quit: make(chan struct{}), busy: make(chan struct{}, 1)}
@@ -102,7 +86,7 @@ func (p *poller) workerCount() int {
 
 // add registers a connection, starting the loops on first use. Data that
 // arrived before is reported at once.
-func (p *poller) add(t pollConn) error {
+func (p *poller) add(t *Conn) error {
 	if p == nil {
 		return errPollerStopped
 	}
@@ -121,9 +105,9 @@ func (p *poller) add(t pollConn) error {
 	}
 	epfd := p.epfd
 	p.mu.Unlock()
-	t.entry().polled.Store(true)
+	t.polled.Store(true)
 	if err := p.ctl(t, epfd, syscall.EPOLL_CTL_ADD); err != nil {
-		t.entry().polled.Store(false)
+		t.polled.Store(false)
 		return err
 	}
 	return nil
@@ -132,10 +116,10 @@ func (p *poller) add(t pollConn) error {
 // ctl runs epoll_ctl on the connection's descriptor while the connection
 // holds it open, so a concurrent close cannot hand the number to another
 // socket in between.
-func (p *poller) ctl(t pollConn, epfd, op int) error {
+func (p *poller) ctl(t *Conn, epfd, op int) error {
 	var cerr error
-	id := t.entry().id
-	err := t.rawConn().Control(func(fd uintptr) {
+	id := t.id
+	err := t.raw.Control(func(fd uintptr) {
 		ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
 		cerr = syscall.EpollCtl(epfd, op, int(fd), &ev)
 	})
@@ -146,11 +130,11 @@ func (p *poller) ctl(t pollConn, epfd, op int) error {
 }
 
 // remove unregisters a connection before it is closed.
-func (p *poller) remove(t pollConn) {
+func (p *poller) remove(t *Conn) {
 	if p == nil {
 		return
 	}
-	if !t.entry().polled.Swap(false) {
+	if !t.polled.Swap(false) {
 		return
 	}
 	p.mu.Lock()
@@ -226,7 +210,7 @@ func (p *poller) loop(core bool) {
 			if id == 0 {
 				return // woken by shutdown
 			}
-			if t := p.conns.get(id); t != nil && t.entry().polled.Load() {
+			if t := p.conns.get(id); t != nil && t.polled.Load() {
 				p.handle(t, rd)
 			}
 		}
@@ -236,8 +220,8 @@ func (p *poller) loop(core bool) {
 
 // handle reads a ready connection, unless another loop is reading it: that
 // one is then told to read once more.
-func (p *poller) handle(t pollConn, rd *rawReader) {
-	e := t.entry()
+func (p *poller) handle(t *Conn, rd *rawReader) {
+	e := &t.pollEntry
 	for !e.state.CompareAndSwap(0, 1) {
 		if e.state.CompareAndSwap(1, 2) || e.state.Load() == 2 {
 			return
@@ -342,9 +326,9 @@ func (r *rawReader) readFD(fd uintptr) bool {
 // readReady reads what a ready connection has without blocking, until the
 // socket is drained: with edge-triggered readiness, data left unread would
 // not be reported again. It returns false once the connection has ended.
-func readReady(t pollConn, rd *rawReader) bool {
+func readReady(t *Conn, rd *rawReader) bool {
 	for {
-		if err := t.rawConn().Read(rd.fn); err != nil {
+		if err := t.raw.Read(rd.fn); err != nil {
 			t.readFailed(err)
 			return false
 		}

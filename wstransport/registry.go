@@ -9,22 +9,22 @@ import "sync"
 type registry struct {
 	mu    sync.Mutex
 	next  uint64
-	conns map[uint64]pollConn
+	conns map[uint64]*Conn
 }
 
-func (r *registry) add(t pollConn) uint64 {
+func (r *registry) add(t *Conn) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.conns == nil {
-		r.conns = map[uint64]pollConn{}
+		r.conns = map[uint64]*Conn{}
 	}
 	r.next++
 	r.conns[r.next] = t
-	t.entry().id = r.next
+	t.id = r.next
 	return r.next
 }
 
-func (r *registry) get(id uint64) pollConn {
+func (r *registry) get(id uint64) *Conn {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.conns[id]
@@ -42,10 +42,10 @@ func (r *registry) len() int {
 	return len(r.conns)
 }
 
-func (r *registry) all() []pollConn {
+func (r *registry) all() []*Conn {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]pollConn, 0, len(r.conns))
+	out := make([]*Conn, 0, len(r.conns))
 	for _, t := range r.conns {
 		out = append(out, t)
 	}

@@ -33,13 +33,6 @@ type Config struct {
 	// GoroutineReader makes every connection read with its own goroutine,
 	// even where the readiness loop is available. default: false
 	GoroutineReader bool
-	// Inbound, when set, sees every text message of a session read by the
-	// library transport (Builder) before the engine does, on the reading
-	// goroutine. It may hold the message back for a moment by blocking, or
-	// drop it (deliver false); a non-nil done is called once the engine has
-	// handled the message (the engine uses this to close races in the
-	// library). default: every message is delivered
-	Inbound func(sid string, message []byte) (deliver bool, done func())
 	// Logger receives the transport's log lines. default: slog.Default()
 	Logger *slog.Logger
 }

@@ -45,7 +45,7 @@ func (s *Server) Upgrade(w http.ResponseWriter, r *http.Request, extra http.Head
 		return nil, fmt.Errorf("wstransport: hijack: %w", err)
 	}
 	c := &Conn{fr: frameReader{max: s.cfg.MaxPayload}}
-	c.outbound = outbound{srv: s, nc: nc, raw: rawConnOf(nc), owner: c}
+	c.outbound = outbound{srv: s, nc: nc, raw: rawConnOf(nc), c: c}
 	if n := brw.Reader.Buffered(); n > 0 {
 		// A client may send frames right behind its request; net/http has
 		// read them into its buffer already.

@@ -41,15 +41,12 @@ func startClustered(system string, o *options, redisURL string) (*server, error)
 			args = append(args, redisURL)
 		}
 		cmd = exec.Command("node", args...)
-	case "parley", "stock":
+	case "parley":
 		self, err := os.Executable()
 		if err != nil {
 			return nil, err
 		}
 		args := []string{"serve", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-ping-interval", o.pingInterval.String(), "-ping-timeout", o.pingTimeout.String()}
-		if system == "stock" {
-			args = append(args, "-stock")
-		}
 		if redisURL != "" {
 			args = append(args, "-redis", redisURL)
 		}

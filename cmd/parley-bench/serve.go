@@ -15,26 +15,22 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"github.com/parley-chat/parley/adapter"
-	"github.com/parley-chat/parley/engine"
 	"github.com/parley-chat/parley/engineio"
-	"github.com/parley-chat/parley/fanout"
 	"github.com/parley-chat/parley/socketio"
 	"github.com/parley-chat/parley/wstransport"
 )
 
-// serveMain is the "serve" subcommand: Parley's engine (transport, fan-out)
-// with the two events of the Node peer, broadcast -> io.emit("bcast") and
-// echo with an ack. The chat's own handlers (auth, stores) are left out so
-// that the comparison measures the same work on both sides.
+// serveMain is the "serve" subcommand: Parley's Socket.IO server with the
+// two events of the Node peer, broadcast -> io.emit("bcast") and echo with
+// an ack. The chat's own handlers (auth, stores) are left out so that the
+// comparison measures the same work on both sides.
 func serveMain(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on")
 	pingInterval := fs.Duration("ping-interval", 25*time.Second, "Engine.IO ping interval")
 	pingTimeout := fs.Duration("ping-timeout", 20*time.Second, "Engine.IO ping timeout")
-	stock := fs.Bool("stock", false, "use the library's WebSocket transport and in-memory adapter")
 	goroutines := fs.Bool("goroutine-reader", false, "read every connection with its own goroutine")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiles of the server under load)")
 	redisURL := fs.String("redis", "", "join the cluster on this Redis (redis:// URL) with Parley's classic adapter")
@@ -42,14 +38,10 @@ func serveMain(args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if *redisURL == "" && !*stock {
-		return serveCore(*addr, *pingInterval, *pingTimeout, *goroutines, *pprofAddr, log)
-	}
-	cfg := engine.Config{PingInterval: *pingInterval, PingTimeout: *pingTimeout, Logger: log}
-	cfg.WebSocket.GoroutineReader = *goroutines
-	if *stock {
-		cfg.StockWebSocket = true
-		cfg.Adapter = &socket.AdapterBuilder{}
+	ws := wstransport.New(wstransport.Config{GoroutineReader: *goroutines, Logger: log})
+	cfg := socketio.Config{
+		Engine: engineio.Config{PingInterval: *pingInterval, PingTimeout: *pingTimeout, WebSocket: ws},
+		Logger: log,
 	}
 	var node *adapter.Node
 	if *redisURL != "" {
@@ -60,23 +52,16 @@ func serveMain(args []string) int {
 		}
 		rdb := redis.NewClient(opts)
 		defer rdb.Close()
-		cfg.Fanout = fanout.New(fanout.Config{})
-		if node, err = adapter.NewClassic(rdb, adapter.Config{Logger: log, Deliverer: cfg.Fanout}); err != nil {
+		if node, err = adapter.NewClassic(rdb, adapter.Config{Logger: log}); err != nil {
 			fmt.Fprintln(os.Stderr, "parley-bench serve:", err)
 			return 1
 		}
-		cfg.Adapter = node
+		cfg.Adapter = node.NewAdapter
 	}
-	e := engine.New(cfg)
-	io := e.IO()
-	_ = io.On("connection", func(args ...any) {
-		s := args[0].(*socket.Socket)
-		_ = s.On("broadcast", func(a ...any) { _ = io.Emit("bcast", a...) })
-		_ = s.On("echo", func(a ...any) {
-			if ack, ok := a[len(a)-1].(socket.Ack); ok {
-				ack(a[:len(a)-1], nil)
-			}
-		})
+	io := socketio.New(cfg)
+	io.OnConnection(func(s *socketio.Socket) {
+		s.On("broadcast", func(args socketio.Args, _ socketio.Ack) { _ = io.Emit("bcast", args.Values()...) })
+		s.On("echo", func(args socketio.Args, ack socketio.Ack) { _ = ack.Send(args.Values()...) })
 	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -84,7 +69,7 @@ func serveMain(args []string) int {
 		return 1
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", e)
+	mux.Handle("/socket.io/", io)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -106,53 +91,10 @@ func serveMain(args []string) int {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(sctx)
-	_ = e.Shutdown(sctx)
+	_ = io.Close(sctx)
+	_ = ws.Shutdown(sctx)
 	if node != nil {
 		_ = node.Close(sctx)
 	}
-	return 0
-}
-
-// serveCore serves the two events on Parley's own core (packages socketio,
-// engineio, wstransport).
-func serveCore(addr string, pingInterval, pingTimeout time.Duration, goroutines bool, pprofAddr string, log *slog.Logger) int {
-	ws := wstransport.New(wstransport.Config{GoroutineReader: goroutines, Logger: log})
-	io := socketio.New(socketio.Config{
-		Engine: engineio.Config{PingInterval: pingInterval, PingTimeout: pingTimeout, WebSocket: ws},
-		Logger: log,
-	})
-	io.OnConnection(func(s *socketio.Socket) {
-		s.On("broadcast", func(args socketio.Args, _ socketio.Ack) { _ = io.Emit("bcast", args.Values()...) })
-		s.On("echo", func(args socketio.Args, ack socketio.Ack) { _ = ack.Send(args.Values()...) })
-	})
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "parley-bench serve:", err)
-		return 1
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", io)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("parley-bench serve: stopped", "err", err)
-		}
-	}()
-	if pprofAddr != "" {
-		go func() {
-			if err := http.ListenAndServe(pprofAddr, nil); err != nil {
-				log.Error("parley-bench serve: pprof", "err", err)
-			}
-		}()
-	}
-	fmt.Printf("listening %s\n", ln.Addr())
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = hs.Shutdown(sctx)
-	_ = io.Close(sctx)
-	_ = ws.Shutdown(sctx)
 	return 0
 }

@@ -16,9 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/parley-chat/parley/engine"
-	"github.com/parley-chat/parley/fanout"
 	"github.com/parley-chat/parley/server"
+	"github.com/parley-chat/parley/socketio"
 	"github.com/parley-chat/parley/web"
 )
 
@@ -40,18 +39,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 	scfg := server.Config{
-		Addr: cfg.addr,
-		// One fan-out for the engine and the cluster adapter: broadcasts
-		// from this node and from the cluster share its write path and
-		// its counters.
-		Engine:          engine.Config{AllowedOrigins: cfg.corsOrigins, Fanout: fanout.New(fanout.Config{})},
+		Addr:            cfg.addr,
+		AllowedOrigins:  cfg.corsOrigins,
 		MaxMessageChars: cfg.maxMessageLength,
 		Page:            web.Handler(),
 		Registry:        server.NewRegistry(),
 		Logger:          log,
 	}
 	if cfg.recovery {
-		scfg.Engine.Recovery = &engine.Recovery{Window: cfg.recoveryWindow}
+		scfg.SocketIO.Recovery = &socketio.Recovery{MaxDisconnection: cfg.recoveryWindow}
 	}
 	var parts *clusterParts
 	if cfg.redisURL != "" {

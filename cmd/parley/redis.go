@@ -38,7 +38,7 @@ func joinCluster(c config, cfg *server.Config, log *slog.Logger) (*clusterParts,
 		_ = rdb.Close()
 		return nil, err
 	}
-	base := adapter.Config{Logger: log, Registerer: cfg.Registry, Deliverer: cfg.Engine.Fanout}
+	base := adapter.Config{Logger: log, Registerer: cfg.Registry}
 	if p.node, err = newAdapter(c, rdb, base); err != nil {
 		return fail(err)
 	}
@@ -63,7 +63,7 @@ func joinCluster(c config, cfg *server.Config, log *slog.Logger) (*clusterParts,
 	if err != nil {
 		return fail(err)
 	}
-	cfg.Engine.Adapter = p.node
+	cfg.SocketIO.Adapter = p.node.NewAdapter
 	cfg.Sessions, cfg.Messages, cfg.Presence = sessions, messages, p.tracker
 	cfg.Announcer = server.NewRedisAnnouncer(ns)
 	cfg.Ready = func(context.Context) error { return p.node.Ready() }

@@ -13,13 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"github.com/zishang520/socket.io/servers/engine/v3/transports"
-	"github.com/zishang520/socket.io/servers/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/parley-chat/parley/adapter"
-	"github.com/parley-chat/parley/fanout"
-	"github.com/parley-chat/parley/wstransport"
+	"github.com/parley-chat/parley/socketio"
 )
 
 // Logger returns a logger for test nodes: silent, unless PARLEY_TEST_LOG is
@@ -31,18 +27,15 @@ func Logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// GoNode is a Parley node: the library's socket.io server with Parley's
-// WebSocket transport, its own adapter.Node delivering through Parley's
-// fan-out (as the binary runs them) and its own Redis client, on an
-// httptest server.
+// GoNode is a Parley node: Parley's Socket.IO server with its own
+// adapter.Node and its own Redis client, on an httptest server.
 type GoNode struct {
 	t        testing.TB
 	name     string
-	IO       *socket.Server
+	IO       *socketio.Server
 	Node     *adapter.Node
 	Registry *prometheus.Registry
 	http     *httptest.Server
-	ws       *wstransport.Builder
 
 	mu   sync.Mutex
 	sse  map[string][][]any
@@ -54,11 +47,8 @@ var _ Member = (*GoNode)(nil)
 // GoNodeOptions tune StartGoNode.
 type GoNodeOptions struct {
 	// Config configures the adapter; its Registerer and (if nil) Logger
-	// and Deliverer are set by StartGoNode.
+	// are set by StartGoNode.
 	Config adapter.Config
-	// Stock serves with the library's own WebSocket transport and
-	// delivery instead of Parley's.
-	Stock bool
 	// Adapter builds the node's adapter from its client and Config.
 	// default: adapter.NewClassic (see also Sharded and Streams)
 	Adapter func(redis.UniversalClient, adapter.Config) (*adapter.Node, error)
@@ -67,8 +57,8 @@ type GoNodeOptions struct {
 	Recovery bool
 	// Namespaces are served besides "/".
 	Namespaces []string
-	// ServerOptions, when set, adjusts the server's options.
-	ServerOptions func(*socket.ServerOptions)
+	// Server, when set, adjusts the server's configuration.
+	Server func(*socketio.Config)
 }
 
 // StartGoNode starts a Parley node on rdb. Every namespace it serves gives
@@ -84,9 +74,6 @@ func StartGoNode(t testing.TB, name string, rdb redis.UniversalClient, o GoNodeO
 	if cfg.Logger == nil {
 		cfg.Logger = Logger().With("test_node", name)
 	}
-	if cfg.Deliverer == nil && !o.Stock {
-		cfg.Deliverer = fanout.New(fanout.Config{})
-	}
 	build := o.Adapter
 	if build == nil {
 		build = adapter.NewClassic
@@ -96,30 +83,19 @@ func StartGoNode(t testing.TB, name string, rdb redis.UniversalClient, o GoNodeO
 		t.Fatalf("clustertest: building the adapter: %v", err)
 	}
 	n.Node = node
-	opts := socket.DefaultServerOptions()
-	opts.SetAdapter(node)
-	opts.SetServeClient(false)
-	if o.Stock {
-		opts.SetTransports(types.NewSet(socket.WebSocket))
-	} else {
-		n.ws = wstransport.NewBuilder(wstransport.Config{Logger: cfg.Logger})
-		opts.SetTransports(types.NewSet[transports.TransportCtor](n.ws))
-	}
+	scfg := socketio.Config{Adapter: node.NewAdapter, Logger: cfg.Logger}
 	if o.Recovery {
-		csr := &socket.ConnectionStateRecovery{}
-		csr.SetMaxDisconnectionDuration(2 * 60 * 1000)
-		csr.SetSkipMiddlewares(true)
-		opts.SetConnectionStateRecovery(csr)
+		scfg.Recovery = &socketio.Recovery{MaxDisconnection: 2 * time.Minute}
 	}
-	if o.ServerOptions != nil {
-		o.ServerOptions(opts)
+	if o.Server != nil {
+		o.Server(&scfg)
 	}
-	n.IO = socket.NewServer(nil, opts)
+	n.IO = socketio.New(scfg)
 	for _, nsp := range append([]string{"/"}, o.Namespaces...) {
-		n.serve(nsp)
+		n.Serve(n.IO.Of(nsp))
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", n.IO.ServeHandler(nil))
+	mux.Handle("/socket.io/", n.IO)
 	n.http = httptest.NewServer(mux)
 	t.Cleanup(n.Stop)
 	return n
@@ -147,50 +123,42 @@ func Streams(sc adapter.StreamsConfig) func(redis.UniversalClient, adapter.Confi
 func (n *GoNode) Stop() { n.once.Do(n.stop) }
 
 func (n *GoNode) stop() {
-	n.IO.Close(nil)
-	n.http.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if n.ws != nil {
-		if err := n.ws.Shutdown(ctx); err != nil {
-			n.t.Errorf("clustertest: %s: transport shutdown: %v", n.name, err)
-		}
+	if err := n.IO.Close(ctx); err != nil {
+		n.t.Errorf("clustertest: %s: closing the server: %v", n.name, err)
 	}
+	n.http.Close()
 	if err := n.Node.Close(ctx); err != nil {
 		n.t.Errorf("clustertest: %s: Node.Close: %v", n.name, err)
 	}
 }
 
-func (n *GoNode) serve(name any) {
-	nsp := n.IO.Of(name, nil)
-	n.Serve(nsp)
-}
-
 // Serve sets nsp up as StartGoNode does its namespaces (for namespaces
 // created later, such as dynamic ones).
-func (n *GoNode) Serve(nsp socket.Namespace) {
+func (n *GoNode) Serve(nsp *socketio.Namespace) {
 	name := nsp.Name()
-	_ = nsp.On("connection", func(args ...any) {
-		s := args[0].(*socket.Socket)
-		auth := s.Handshake().Auth
+	nsp.OnConnection(func(s *socketio.Socket) {
+		auth := s.Auth()
 		s.SetData(map[string]any{"name": auth["name"], "node": n.name})
 		if rooms, ok := auth["rooms"].([]any); ok {
 			for _, r := range rooms {
-				s.Join(socket.Room(fmt.Sprint(r)))
+				s.Join(fmt.Sprint(r))
 			}
 		}
-		_ = s.On("relay", func(args ...any) { n.relay(nsp, s, args) })
+		s.On("relay", func(args socketio.Args, ack socketio.Ack) { n.relay(nsp, s, args, ack) })
 	})
-	_ = nsp.On(relaySSE, func(args ...any) { n.answerRelay(args) })
-	_ = nsp.On("sse", func(args ...any) {
-		if ack, ok := args[len(args)-1].(socket.Ack); ok {
-			args = args[:len(args)-1]
-			if first(args) != "mute-"+n.name {
-				ack([]any{map[string]any{"node": n.name, "arg": first(args)}}, nil)
-			}
+	nsp.OnServerSideEmit(relaySSE, n.answerRelay)
+	nsp.OnServerSideEmit("sse", func(args socketio.Args, ack socketio.Ack) {
+		values := make([]any, args.Len())
+		for i := range values {
+			values[i] = args.Value(i)
+		}
+		if ack.Requested() && first(values) != "mute-"+n.name {
+			_ = ack.Send(map[string]any{"node": n.name, "arg": first(values)})
 		}
 		n.mu.Lock()
-		n.sse[name] = append(n.sse[name], args)
+		n.sse[name] = append(n.sse[name], values)
 		n.mu.Unlock()
 	})
 }
@@ -210,18 +178,11 @@ func (n *GoNode) URL() string { return n.http.URL }
 
 // Adapter returns the adapter of namespace nsp.
 func (n *GoNode) Adapter(nsp string) *adapter.NamespaceAdapter {
-	return n.IO.Of(nsp, nil).Adapter().(*adapter.NamespaceAdapter)
+	return n.IO.Of(nsp).Adapter().(*adapter.NamespaceAdapter)
 }
 
-func (n *GoNode) operator(nsp string, to Target) *socket.BroadcastOperator {
-	rooms, except := types.NewSet[socket.Room](), types.NewSet[socket.Room]()
-	for _, r := range to.Rooms {
-		rooms.Add(socket.Room(r))
-	}
-	for _, r := range to.Except {
-		except.Add(socket.Room(r))
-	}
-	op := socket.NewBroadcastOperator(n.IO.Of(nsp, nil).Adapter(), rooms, except, &socket.BroadcastFlags{})
+func (n *GoNode) operator(nsp string, to Target) socketio.BroadcastOperator {
+	op := n.IO.Of(nsp).To(to.Rooms...).Except(to.Except...)
 	if to.Volatile {
 		op = op.Volatile()
 	}
@@ -241,16 +202,20 @@ func (n *GoNode) Emit(t testing.TB, nsp string, to Target, ev string, args ...an
 	}
 }
 
-// EmitWithAck broadcasts with acks.
+// EmitWithAck broadcasts with acks; each client's answer is its first
+// argument.
 func (n *GoNode) EmitWithAck(t testing.TB, nsp string, to Target, timeout time.Duration, ev string, args ...any) ([]any, error) {
 	type result struct {
 		args []any
 		err  error
 	}
 	done := make(chan result, 1)
-	n.operator(nsp, to).Timeout(timeout).EmitWithAck(ev, args...)(func(res []any, err error) {
-		done <- result{res, err}
-	})
+	err := n.operator(nsp, to).Timeout(timeout).EmitWithAck(ev, func(res []socketio.Args, err error) {
+		done <- result{firstValues(res), err}
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
 	select {
 	case r := <-done:
 		return r.args, r.err
@@ -260,25 +225,24 @@ func (n *GoNode) EmitWithAck(t testing.TB, nsp string, to Target, timeout time.D
 	}
 }
 
-func (n *GoNode) fetch(t testing.TB, nsp string, to Target) ([]*socket.RemoteSocket, error) {
-	type result struct {
-		sockets []*socket.RemoteSocket
-		err     error
+// firstValues returns the first argument of each answer.
+func firstValues(res []socketio.Args) []any {
+	out := make([]any, len(res))
+	for i, a := range res {
+		out[i] = a.Value(0)
 	}
-	done := make(chan result, 1)
-	n.operator(nsp, to).FetchSockets()(func(s []*socket.RemoteSocket, err error) { done <- result{s, err} })
-	select {
-	case r := <-done:
-		return r.sockets, r.err
-	case <-time.After(2 * WaitFor):
-		t.Fatalf("clustertest: %s: fetchSockets never completed", n.name)
-		return nil, nil
-	}
+	return out
+}
+
+func (n *GoNode) fetch(nsp string, to Target) ([]*socketio.RemoteSocket, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*WaitFor)
+	defer cancel()
+	return n.operator(nsp, to).FetchSockets(ctx)
 }
 
 // FetchSockets returns the matching sockets of the cluster.
-func (n *GoNode) FetchSockets(t testing.TB, nsp string, to Target) ([]Socket, error) {
-	sockets, err := n.fetch(t, nsp, to)
+func (n *GoNode) FetchSockets(_ testing.TB, nsp string, to Target) ([]Socket, error) {
+	sockets, err := n.fetch(nsp, to)
 	out := make([]Socket, 0, len(sockets))
 	for _, s := range sockets {
 		out = append(out, describe(s))
@@ -286,36 +250,32 @@ func (n *GoNode) FetchSockets(t testing.TB, nsp string, to Target) ([]Socket, er
 	return out, err
 }
 
-func describe(s *socket.RemoteSocket) Socket {
-	d := Socket{ID: string(s.Id()), Handshake: map[string]any{}}
-	for _, r := range s.Rooms().Keys() {
-		d.Rooms = append(d.Rooms, string(r))
+func describe(s *socketio.RemoteSocket) Socket {
+	d := Socket{ID: s.ID, Rooms: s.Rooms}
+	d.Data, _ = s.Data.(map[string]any)
+	h := s.Handshake
+	query := map[string]any{}
+	for k, v := range h.Query {
+		query[k] = v
 	}
-	d.Data, _ = s.Data().(map[string]any)
-	if h := s.Handshake(); h != nil {
-		query := map[string]any{}
-		for k, v := range h.Query {
-			query[k] = v
-		}
-		headers := map[string]any{}
-		for k, v := range h.Headers {
-			headers[k] = v
-		}
-		d.Handshake = map[string]any{
-			"headers": headers, "time": h.Time, "address": h.Address, "xdomain": h.Xdomain,
-			"secure": h.Secure, "issued": h.Issued, "url": h.Url, "query": query, "auth": h.Auth,
-		}
+	headers := map[string]any{}
+	for k, v := range h.Headers {
+		headers[k] = v
+	}
+	d.Handshake = map[string]any{
+		"headers": headers, "time": h.Time, "address": h.Address, "xdomain": h.XDomain,
+		"secure": h.Secure, "issued": h.Issued, "url": h.URL, "query": query, "auth": h.Auth,
 	}
 	return d
 }
 
-func (n *GoNode) remote(t testing.TB, nsp, id string) *socket.RemoteSocket {
-	sockets, err := n.fetch(t, nsp, Target{Rooms: []string{id}})
+func (n *GoNode) remote(t testing.TB, nsp, id string) *socketio.RemoteSocket {
+	sockets, err := n.fetch(nsp, Target{Rooms: []string{id}})
 	if err != nil {
 		t.Fatalf("clustertest: %s: fetch %s: %v", n.name, id, err)
 	}
 	for _, s := range sockets {
-		if string(s.Id()) == id {
+		if s.ID == id {
 			return s
 		}
 	}
@@ -332,57 +292,62 @@ func (n *GoNode) RemoteEmit(t testing.TB, nsp, id, ev string, args ...any) {
 
 // RemoteJoin makes one socket join room through its RemoteSocket.
 func (n *GoNode) RemoteJoin(t testing.TB, nsp, id, room string) {
-	n.remote(t, nsp, id).Join(socket.Room(room))
+	if err := n.remote(t, nsp, id).Join(room); err != nil {
+		t.Fatalf("clustertest: %s: remote join: %v", n.name, err)
+	}
 }
 
 // RemoteLeave makes one socket leave room through its RemoteSocket.
 func (n *GoNode) RemoteLeave(t testing.TB, nsp, id, room string) {
-	n.remote(t, nsp, id).Leave(socket.Room(room))
+	if err := n.remote(t, nsp, id).Leave(room); err != nil {
+		t.Fatalf("clustertest: %s: remote leave: %v", n.name, err)
+	}
 }
 
 // RemoteDisconnect disconnects one socket through its RemoteSocket.
 func (n *GoNode) RemoteDisconnect(t testing.TB, nsp, id string, close bool) {
-	n.remote(t, nsp, id).Disconnect(close)
+	if err := n.remote(t, nsp, id).Disconnect(close); err != nil {
+		t.Fatalf("clustertest: %s: remote disconnect: %v", n.name, err)
+	}
 }
 
 // SocketsJoin makes the matching sockets join rooms.
-func (n *GoNode) SocketsJoin(_ testing.TB, nsp string, to Target, rooms ...string) {
-	n.operator(nsp, to).SocketsJoin(socketRooms(rooms)...)
+func (n *GoNode) SocketsJoin(t testing.TB, nsp string, to Target, rooms ...string) {
+	if err := n.operator(nsp, to).SocketsJoin(rooms...); err != nil {
+		t.Fatalf("clustertest: %s: socketsJoin: %v", n.name, err)
+	}
 }
 
 // SocketsLeave makes the matching sockets leave rooms.
-func (n *GoNode) SocketsLeave(_ testing.TB, nsp string, to Target, rooms ...string) {
-	n.operator(nsp, to).SocketsLeave(socketRooms(rooms)...)
+func (n *GoNode) SocketsLeave(t testing.TB, nsp string, to Target, rooms ...string) {
+	if err := n.operator(nsp, to).SocketsLeave(rooms...); err != nil {
+		t.Fatalf("clustertest: %s: socketsLeave: %v", n.name, err)
+	}
 }
 
 // DisconnectSockets disconnects the matching sockets.
-func (n *GoNode) DisconnectSockets(_ testing.TB, nsp string, to Target, close bool) {
-	n.operator(nsp, to).DisconnectSockets(close)
-}
-
-func socketRooms(rooms []string) []socket.Room {
-	out := make([]socket.Room, len(rooms))
-	for i, r := range rooms {
-		out[i] = socket.Room(r)
+func (n *GoNode) DisconnectSockets(t testing.TB, nsp string, to Target, close bool) {
+	if err := n.operator(nsp, to).DisconnectSockets(close); err != nil {
+		t.Fatalf("clustertest: %s: disconnectSockets: %v", n.name, err)
 	}
-	return out
 }
 
 // ServerSideEmit sends a server-side event to the other nodes.
 func (n *GoNode) ServerSideEmit(t testing.TB, nsp, ev string, args ...any) {
-	if err := n.IO.Of(nsp, nil).ServerSideEmit(ev, args...); err != nil {
+	if err := n.IO.Of(nsp).ServerSideEmit(ev, args...); err != nil {
 		t.Fatalf("clustertest: %s: serverSideEmit: %v", n.name, err)
 	}
 }
 
-// ServerSideEmitWithAck sends a server-side event and collects the answers.
+// ServerSideEmitWithAck sends a server-side event and collects the answers
+// (each node's first argument).
 func (n *GoNode) ServerSideEmitWithAck(t testing.TB, nsp, ev string, args ...any) ([]any, error) {
 	type result struct {
 		args []any
 		err  error
 	}
 	done := make(chan result, 1)
-	err := n.IO.Of(nsp, nil).ServerSideEmitWithAck(ev, args...)(func(res []any, err error) { done <- result{res, err} })
+	err := n.IO.Of(nsp).ServerSideEmitWithAck(ev, func(res []socketio.Args, err error) { done <- result{firstValues(res), err} }, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -397,19 +362,15 @@ func (n *GoNode) ServerSideEmitWithAck(t testing.TB, nsp, ev string, args ...any
 
 // ServerCount returns the adapter's server count.
 func (n *GoNode) ServerCount(_ testing.TB, nsp string) int64 {
-	return n.IO.Of(nsp, nil).Adapter().ServerCount()
+	c, _ := n.IO.Of(nsp).ServerCount(context.Background())
+	return int64(c)
 }
 
 // AllRooms returns the rooms of the cluster.
 func (n *GoNode) AllRooms(_ testing.TB, nsp string) ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
 	defer cancel()
-	rooms, err := n.Adapter(nsp).AllRooms(ctx)
-	out := make([]string, len(rooms))
-	for i, r := range rooms {
-		out[i] = string(r)
-	}
-	return out, err
+	return n.Adapter(nsp).AllRooms(ctx)
 }
 
 // ServerSideEvents returns the "sse" events received in nsp.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/parley-chat/parley/socketio"
 )
 
 // Relay describes what a node's handler does with a client's "relay" event,
@@ -43,24 +43,18 @@ func (r Relay) Map() map[string]any {
 const relaySSE = "relay-sse"
 
 // relay carries out the "relay" event socket s sent on nsp.
-func (n *GoNode) relay(nsp socket.Namespace, s *socket.Socket, args []any) {
-	reply := func(any) {}
-	if k := len(args); k > 0 {
-		if ack, ok := args[k-1].(socket.Ack); ok {
-			args = args[:k-1]
-			reply = func(v any) { ack([]any{v}, nil) }
-		}
-	}
-	spec, _ := first(args).(map[string]any)
+func (n *GoNode) relay(nsp *socketio.Namespace, s *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+	reply := func(v any) { _ = ack.Send(v) }
+	spec, _ := args.Value(0).(map[string]any)
 	how, _ := spec["how"].(string)
 	room, _ := spec["room"].(string)
 	event, _ := spec["event"].(string)
 	ms, _ := spec["timeout"].(float64)
 	id, _ := spec["id"].(string)
-	payload := args[min(1, len(args)):]
-	result := func(res []any, err error) {
+	payload := args.Values()[min(1, args.Len()):]
+	result := func(res []socketio.Args, err error) {
 		for _, r := range res {
-			_ = s.Emit("relay-response", id, r)
+			_ = s.Emit("relay-response", id, r.Value(0))
 		}
 		reply(map[string]any{"error": errorText(err), "count": len(res)})
 	}
@@ -69,12 +63,14 @@ func (n *GoNode) relay(nsp socket.Namespace, s *socket.Socket, args []any) {
 		_ = nsp.Emit(event, payload...)
 		reply(map[string]any{"ok": true})
 	case "room":
-		_ = nsp.To(socket.Room(room)).Emit(event, payload...)
+		_ = nsp.To(room).Emit(event, payload...)
 		reply(map[string]any{"ok": true})
 	case "ack":
-		nsp.To(socket.Room(room)).Timeout(time.Duration(ms)*time.Millisecond).EmitWithAck(event, payload...)(result)
+		if err := nsp.To(room).Timeout(time.Duration(ms)*time.Millisecond).EmitWithAck(event, result, payload...); err != nil {
+			result(nil, err)
+		}
 	case "sse":
-		if err := nsp.ServerSideEmitWithAck(relaySSE, payload...)(result); err != nil {
+		if err := nsp.ServerSideEmitWithAck(relaySSE, result, payload...); err != nil {
 			result(nil, err)
 		}
 	default:
@@ -83,14 +79,12 @@ func (n *GoNode) relay(nsp socket.Namespace, s *socket.Socket, args []any) {
 }
 
 // answerRelay answers a "sse" relay with {node, args}.
-func (n *GoNode) answerRelay(args []any) {
-	k := len(args)
-	if k == 0 {
-		return
+func (n *GoNode) answerRelay(args socketio.Args, ack socketio.Ack) {
+	values := make([]any, args.Len())
+	for i := range values {
+		values[i] = args.Value(i)
 	}
-	if ack, ok := args[k-1].(socket.Ack); ok {
-		ack([]any{map[string]any{"node": n.name, "args": args[:k-1]}}, nil)
-	}
+	_ = ack.Send(map[string]any{"node": n.name, "args": values})
 }
 
 // errorText is err's message, or nil (JSON null) without an error.

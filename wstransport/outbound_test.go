@@ -6,24 +6,20 @@ import (
 	"io"
 	"net"
 	"testing"
-
-	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 )
 
-// pipeTransport is a Transport over one end of a synchronous pipe: nothing
-// is written until the test reads, a client that is always behind.
-func pipeTransport(t *testing.T) (*Transport, net.Conn) {
+// pipeConn is a Conn over one end of a synchronous pipe: nothing is written
+// until the test reads, a client that is always behind.
+func pipeConn(t *testing.T) (*Conn, net.Conn) {
 	t.Helper()
 	server, client := net.Pipe()
-	tr := &Transport{b: NewBuilder(Config{GoroutineReader: true}), conn: server}
-	tr.outbound.srv, tr.outbound.owner, tr.nc = tr.b.Server, tr, server
-	tr.Transport = transports.MakeTransport()
-	tr.Prototype(tr)
+	c := &Conn{}
+	c.outbound = outbound{srv: New(Config{GoroutineReader: true}), nc: server, c: c}
 	t.Cleanup(func() {
-		tr.finish()
+		c.finish()
 		_ = client.Close()
 	})
-	return tr, client
+	return c, client
 }
 
 // readServerFrame reads one unmasked frame and returns its payload.
@@ -54,11 +50,11 @@ func readServerFrame(t *testing.T, r io.Reader) []byte {
 // TestPingGoesAheadOfBacklog checks that a heartbeat is not stuck behind a
 // backlog, and that frames stay whole and in order around it.
 func TestPingGoesAheadOfBacklog(t *testing.T) {
-	tr, client := pipeTransport(t)
+	tr, client := pipeConn(t)
 	big := bytes.Repeat([]byte{'a'}, 100<<10) // more than one batch
-	tr.send(appendFrame(nil, opText, big), kindData)
-	tr.send(appendFrame(nil, opText, []byte("4second")), kindData)
-	tr.send(appendFrame(nil, opText, []byte("2")), kindPing)
+	tr.send(appendFrame(nil, opText, big), Data)
+	tr.send(appendFrame(nil, opText, []byte("4second")), Data)
+	tr.send(appendFrame(nil, opText, []byte("2")), Priority)
 	// The ping goes first if the backlog was not taken yet, else right after
 	// the batch on the wire; either way before the message queued behind.
 	var order []string
@@ -78,9 +74,9 @@ func TestPingGoesAheadOfBacklog(t *testing.T) {
 // TestVolatileDroppedOnlyWithBacklog checks the volatile policy on the
 // write path itself.
 func TestVolatileDroppedOnlyWithBacklog(t *testing.T) {
-	tr, client := pipeTransport(t)
-	tr.send(appendFrame(nil, opText, []byte("4first")), kindData) // queued: the pipe takes nothing yet
-	if tr.send(appendFrame(nil, opText, []byte("4volatile")), kindVolatile) {
+	tr, client := pipeConn(t)
+	tr.send(appendFrame(nil, opText, []byte("4first")), Data) // queued: the pipe takes nothing yet
+	if tr.send(appendFrame(nil, opText, []byte("4volatile")), Volatile) {
 		t.Fatal("a volatile message was queued behind a backlog")
 	}
 	if got := string(readServerFrame(t, client)); got != "4first" {
