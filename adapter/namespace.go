@@ -170,9 +170,17 @@ func (a *NamespaceAdapter) broadcast(p *parser.Packet, opts *socket.BroadcastOpt
 			return a.core.refuse(wire.Broadcast, a.name, data, err)
 		}
 	}
-	p.Data = withOffset(wire.ClientArgs(data), offset)
+	setArgs(p, withOffset(wire.ClientArgs(data), offset))
 	a.deliver(p, opts)
 	return nil
+}
+
+// setArgs makes args the packet's data unless they already are: storing a
+// slice in the interface allocates, and most payloads need no change.
+func setArgs(p *parser.Packet, args []any) {
+	if old, ok := p.Data.([]any); !ok || len(old) != len(args) || (len(args) > 0 && &old[0] != &args[0]) {
+		p.Data = args
+	}
 }
 
 // publishBroadcast sends a broadcast to the other nodes; with wait it
@@ -278,7 +286,7 @@ func (a *NamespaceAdapter) broadcastWithAck(p *parser.Packet, opts *socket.Broad
 				return err
 			}
 		}
-		p.Data = wire.ClientArgs(data)
+		setArgs(p, wire.ClientArgs(data))
 	}
 	a.deliverWithAck(p, opts, onCount, ack)
 	return nil
