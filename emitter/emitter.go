@@ -262,10 +262,14 @@ func (b *Broadcast) message(kind wire.Kind) *wire.Message {
 	return &wire.Message{Kind: kind, Nsp: b.ns.nsp, Opts: wire.Options{Rooms: b.rooms, Except: b.except, Flags: b.flags}}
 }
 
-// Emit sends event with args to the target sockets. Arguments the cluster
-// cannot carry (functions, channels, structs whose content would be lost,
-// values nested too deeply; see package wire's Payload for the value model)
-// are an error, and nothing is published.
+// Emit sends event with args to the target sockets, as a Parley node
+// sends what its handlers emit: byte buffers (the socket.io library's
+// *types.BytesBuffer, *bytes.Buffer, other readers) as binary, numbers as
+// JavaScript reads them (integers beyond ±2^53 as the nearest double),
+// structs as encoding/json writes them. Arguments the cluster cannot carry
+// (channels, complex numbers, structs whose content would be lost, values
+// nested more than 1,000 levels deep) are an error, and nothing is
+// published.
 func (b *Broadcast) Emit(ctx context.Context, event string, args ...any) error {
 	if reservedEvents[event] {
 		return fmt.Errorf("emitter: %q is a reserved event name", event)

@@ -51,6 +51,21 @@ func BinaryBytes(v any) (data []byte, ok bool, err error) {
 	return nil, false, nil
 }
 
+// IsBinary reports whether v is binary (see BinaryBytes) without reading
+// it, and without making v escape: callers scan every value of a message
+// with it. A nil pointer to a Binary type counts (Marshal writes it as nil).
+func IsBinary(v any) bool {
+	switch x := v.(type) {
+	case []byte:
+		return x != nil
+	case json.Marshaler, encoding.TextMarshaler:
+		return false
+	case Binary:
+		return true
+	}
+	return false
+}
+
 // contentOf calls b.Bytes, turning a panic (a buffer whose inner pointer is
 // nil, such as a zero types.BytesBuffer) into an error. Empty content is an
 // empty, not nil, slice: it is still binary.

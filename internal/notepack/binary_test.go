@@ -160,6 +160,9 @@ func TestBinaryBytes(t *testing.T) {
 		if _, ok, _ := BinaryBytes(c.in); ok != c.ok {
 			t.Errorf("%s: binary = %v, want %v", name, ok, c.ok)
 		}
+		if ok := IsBinary(c.in); ok != c.ok && name != "nil Binary" {
+			t.Errorf("%s: IsBinary = %v, want %v", name, ok, c.ok)
+		}
 	}
 	if _, _, err := BinaryBytes(&types.BytesBuffer{}); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("a buffer whose Bytes panics: err = %v", err)

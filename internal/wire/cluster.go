@@ -388,7 +388,7 @@ func scan(v any) (binary, dates bool) {
 			}
 		}
 	default:
-		_, binary, _ = notepack.BinaryBytes(v)
+		binary = notepack.IsBinary(v)
 	}
 	return
 }

@@ -70,8 +70,7 @@ for (const name of nsps) {
     socket.on("relay", (spec, ...args) => relay(nsp, socket, spec, args));
   });
   nsp.on("relay-sse", (...args) => {
-    const ack = args.pop();
-    ack({ node: NAME, args });
+    if (typeof args[args.length - 1] === "function") args.pop()({ node: NAME, args });
   });
   nsp.on("sse", (...args) => {
     if (typeof args[args.length - 1] === "function") {
