@@ -188,6 +188,11 @@ func (n *Namespace) connect(s *Socket) bool {
 	handlers := n.onConnection
 	n.mu.Unlock()
 	s.onConnect()
+	if o := n.srv.obs.Load(); o != nil {
+		for _, h := range o.connection {
+			h(s)
+		}
+	}
 	for _, h := range handlers {
 		h(s)
 	}
