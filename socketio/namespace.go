@@ -178,8 +178,8 @@ func (n *Namespace) connect(s *Socket) bool {
 		}
 	}
 	if !s.cl.conn.IsOpen() {
+		s.leaveAll() // while the adapter can still find it
 		n.removeSocket(s)
-		s.leaveAll()
 		return false
 	}
 	n.mu.Lock()
@@ -201,8 +201,8 @@ func (n *Namespace) connect(s *Socket) bool {
 
 // refuse answers a middleware's error with CONNECT_ERROR.
 func (n *Namespace) refuse(s *Socket, err error) {
+	s.leaveAll() // while the adapter can still find it
 	n.removeSocket(s)
-	s.leaveAll()
 	data := map[string]any{"message": err.Error()}
 	var ce *ConnectError
 	if errors.As(err, &ce) && ce.Data != nil {
