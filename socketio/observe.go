@@ -9,6 +9,8 @@ import "slices"
 // a nil check there and nothing else (no handler, no allocation).
 type observers struct {
 	connection []func(*Socket)
+	roomJoined []func(nsp *Namespace, room, id string)
+	roomLeft   []func(nsp *Namespace, room, id string)
 }
 
 // observe adds hooks: edit changes a copy of the current set, which then
@@ -23,6 +25,8 @@ func (s *Server) observe(edit func(o *observers)) {
 	// Appends must not write into the arrays readers of the current set
 	// may be iterating.
 	o.connection = slices.Clip(o.connection)
+	o.roomJoined = slices.Clip(o.roomJoined)
+	o.roomLeft = slices.Clip(o.roomLeft)
 	edit(o)
 	s.obs.Store(o)
 }
@@ -35,4 +39,39 @@ func (s *Server) observe(edit func(o *observers)) {
 // everything the application's handlers do to it.
 func (s *Server) OnAnyConnection(h func(*Socket)) {
 	s.observe(func(o *observers) { o.connection = append(o.connection, h) })
+}
+
+// OnRoomJoined adds a handler told each time a socket of any namespace
+// joins a room it was not in: its own room when it connects, then every
+// other (Node's adapter event "join-room"). OnRoomLeft is the other way
+// (Node's "leave-room"), its own room included when it disconnects. They
+// report this node's sockets, as the MemoryAdapter (which cluster adapters
+// embed) changes its rooms; they run on the goroutine that joined or left,
+// without locks held.
+func (s *Server) OnRoomJoined(h func(nsp *Namespace, room, id string)) {
+	s.observe(func(o *observers) { o.roomJoined = append(o.roomJoined, h) })
+}
+
+// OnRoomLeft adds a handler told each time a socket leaves a room; see
+// OnRoomJoined.
+func (s *Server) OnRoomLeft(h func(nsp *Namespace, room, id string)) {
+	s.observe(func(o *observers) { o.roomLeft = append(o.roomLeft, h) })
+}
+
+// roomsJoined tells the hooks that id joined rooms.
+func (o *observers) roomsJoined(nsp *Namespace, id string, rooms []string) {
+	for _, room := range rooms {
+		for _, h := range o.roomJoined {
+			h(nsp, room, id)
+		}
+	}
+}
+
+// roomsLeft tells the hooks that id left rooms.
+func (o *observers) roomsLeft(nsp *Namespace, id string, rooms []string) {
+	for _, room := range rooms {
+		for _, h := range o.roomLeft {
+			h(nsp, room, id)
+		}
+	}
 }

@@ -1,9 +1,12 @@
 package socketio
 
 import (
+	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // record collects what hooks saw, in order.
@@ -43,11 +46,89 @@ func TestOnAnyConnectionRunsFirstInEveryNamespace(t *testing.T) {
 	c.expect(`42/custom,["auth",{}]`)
 	c.send("40/dyn-1,")
 	c.expectPrefix("40/dyn-1,{")
-	// The CONNECT answer goes out before the handlers run; the answer to
-	// a later packet, after.
-	c.send(`42/custom,["message",1]`)
-	c.expect(`42/custom,["message-back",1]`)
-	if got, want := r.String(), "any:/ app:/ any:/custom app:/custom any:/dyn-1 app:/dyn-1"; got != want {
+	// The CONNECT answer goes out before the handlers run.
+	want := "any:/ app:/ any:/custom app:/custom any:/dyn-1 app:/dyn-1"
+	waitFor(t, "the handlers of /dyn-1", func() bool { return strings.Count(r.String(), "dyn-1") == 2 })
+	if got := r.String(); got != want {
 		t.Fatalf("hooks ran as %q, want %q", got, want)
+	}
+}
+
+// roomServer is the protocol suite's server plus a namespace /rooms whose
+// clients join and leave rooms with the events "join" and "leave" (acked
+// once done).
+func roomServer(t *testing.T) (*Server, string) {
+	io, url := suiteServer(t, Config{})
+	io.Of("/rooms").OnConnection(func(s *Socket) {
+		s.On("join", func(args Args, ack Ack) {
+			room, _ := args.String(0)
+			s.Join(room)
+			_ = ack.Send()
+		})
+		s.On("leave", func(args Args, ack Ack) {
+			room, _ := args.String(0)
+			s.Leave(room)
+			_ = ack.Send()
+		})
+	})
+	return io, url
+}
+
+// waitFor polls until cond holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRoomHooks(t *testing.T) {
+	io, url := roomServer(t)
+	var r record
+	var sid atomic.Value
+	sid.Store("")
+	name := func(id string) string {
+		if id == sid.Load().(string) {
+			return "SID"
+		}
+		return id
+	}
+	io.OnRoomJoined(func(nsp *Namespace, room, id string) { r.add("+" + nsp.Name() + ":" + name(room) + ":" + name(id)) })
+	io.OnRoomLeft(func(nsp *Namespace, room, id string) { r.add("-" + nsp.Name() + ":" + name(room) + ":" + name(id)) })
+	io.Of("/rooms").Use(func(s *Socket) error { sid.Store(s.ID()); return nil })
+
+	c := connect(t, url, "40/rooms,")
+	c.expectPrefix("40/rooms,{")
+	for _, step := range []string{`["join","r1"]`, `["join","r1"]`, `["join","r2"]`, `["leave","r1"]`, `["leave","r1"]`} {
+		c.send("42/rooms,7" + step)
+		c.expect("43/rooms,7[]")
+	}
+	if err := io.Of("/rooms").SocketsJoin("r3"); err != nil {
+		t.Fatal(err)
+	}
+	c.send("41/rooms,")
+	want := "+/rooms:SID:SID +/rooms:r1:SID +/rooms:r2:SID -/rooms:r1:SID +/rooms:r3:SID -/rooms:SID:SID -/rooms:r2:SID -/rooms:r3:SID"
+	waitFor(t, "the rooms left on disconnect", func() bool { return r.String() == want })
+}
+
+func TestRoomHooksSkipRefusedSockets(t *testing.T) {
+	io, url := roomServer(t)
+	var r record
+	io.OnRoomJoined(func(_ *Namespace, room, _ string) { r.add("+" + room) })
+	io.OnRoomLeft(func(_ *Namespace, room, _ string) { r.add("-" + room) })
+	io.Of("/rooms").Use(func(s *Socket) error {
+		s.Join("lobby")
+		return errors.New("no")
+	})
+	c := connect(t, url, "40/rooms,")
+	c.expect(`44/rooms,{"message":"no"}`)
+	waitFor(t, "the refusal", func() bool { return strings.Contains(r.String(), "-") })
+	// Joined in a middleware, left when refused; never in its own room.
+	if got, want := r.String(), "+lobby -lobby"; got != want {
+		t.Fatalf("hooks saw %q, want %q", got, want)
 	}
 }
