@@ -1,6 +1,10 @@
 package socketio
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/parley-chat/parley/engineio"
+)
 
 // observers are the server-wide hooks of tools that watch a whole server,
 // such as the admin UI (package admin). They live in one struct that is
@@ -11,6 +15,8 @@ type observers struct {
 	connection []func(*Socket)
 	roomJoined []func(nsp *Namespace, room, id string)
 	roomLeft   []func(nsp *Namespace, room, id string)
+	upgraded   []func(*Socket)
+	dataSet    []func(*Socket)
 }
 
 // observe adds hooks: edit changes a copy of the current set, which then
@@ -27,6 +33,8 @@ func (s *Server) observe(edit func(o *observers)) {
 	o.connection = slices.Clip(o.connection)
 	o.roomJoined = slices.Clip(o.roomJoined)
 	o.roomLeft = slices.Clip(o.roomLeft)
+	o.upgraded = slices.Clip(o.upgraded)
+	o.dataSet = slices.Clip(o.dataSet)
 	edit(o)
 	s.obs.Store(o)
 }
@@ -72,6 +80,39 @@ func (o *observers) roomsLeft(nsp *Namespace, id string, rooms []string) {
 	for _, room := range rooms {
 		for _, h := range o.roomLeft {
 			h(nsp, room, id)
+		}
+	}
+}
+
+// OnUpgrade adds a handler told, for each socket of a client, when the
+// client's connection moves from long polling to WebSocket (Node's
+// "upgrade" event of socket.conn). It runs on the goroutine that reads the
+// client, in order with its events.
+func (s *Server) OnUpgrade(h func(*Socket)) {
+	s.observe(func(o *observers) { o.upgraded = append(o.upgraded, h) })
+}
+
+// OnSetData adds a handler told when a socket's data is set with SetData
+// (what Node's admin UI learns through a proxy of socket.data). It runs on
+// the goroutine that called SetData, after the data was set.
+func (s *Server) OnSetData(h func(*Socket)) {
+	s.observe(func(o *observers) { o.dataSet = append(o.dataSet, h) })
+}
+
+var _ engineio.UpgradeHandler = (*client)(nil)
+
+// OnUpgrade implements engineio.UpgradeHandler.
+func (c *client) OnUpgrade(*engineio.Conn) {
+	o := c.srv.obs.Load()
+	if o == nil || len(o.upgraded) == 0 {
+		return
+	}
+	c.mu.Lock()
+	sockets := slices.Clone(c.sockets)
+	c.mu.Unlock()
+	for _, s := range sockets {
+		for _, h := range o.upgraded {
+			h(s)
 		}
 	}
 }

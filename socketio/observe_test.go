@@ -1,12 +1,19 @@
 package socketio
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // record collects what hooks saw, in order.
@@ -129,6 +136,79 @@ func TestRoomHooksSkipRefusedSockets(t *testing.T) {
 	waitFor(t, "the refusal", func() bool { return strings.Contains(r.String(), "-") })
 	// Joined in a middleware, left when refused; never in its own room.
 	if got, want := r.String(), "+lobby -lobby"; got != want {
+		t.Fatalf("hooks saw %q, want %q", got, want)
+	}
+}
+
+// httpGet returns the body of a GET.
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestOnUpgrade(t *testing.T) {
+	srv, wsURL := suiteServer(t, Config{})
+	upgraded := make(chan string, 2)
+	srv.OnUpgrade(func(s *Socket) { upgraded <- s.Namespace().Name() + ":" + s.Conn().Transport() })
+	base := "http" + strings.TrimPrefix(strings.TrimSuffix(wsURL, "websocket"), "ws") + "polling"
+	open := httpGet(t, base)
+	var hs struct{ SID string }
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(open, "0")), &hs); err != nil {
+		t.Fatalf("handshake %q: %v", open, err)
+	}
+	poll := base + "&sid=" + hs.SID
+	resp, err := http.Post(poll, "text/plain", strings.NewReader("40\x1e40/custom,"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for got := ""; strings.Count(got, "40") < 2; {
+		got += httpGet(t, poll)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(wsURL, "EIO=4", "EIO=4&sid="+hs.SID, 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("2probe"))
+	if _, msg, err := ws.ReadMessage(); err != nil || string(msg) != "3probe" {
+		t.Fatalf("probe answer %q %v", msg, err)
+	}
+	if len(upgraded) != 0 {
+		t.Fatal("told of the upgrade before it completed")
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("5"))
+	var got []string
+	for range 2 {
+		select {
+		case u := <-upgraded:
+			got = append(got, u)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("upgrades seen: %q, want both sockets", got)
+		}
+	}
+	slices.Sort(got)
+	if want := []string{"/:websocket", "/custom:websocket"}; !slices.Equal(got, want) {
+		t.Fatalf("upgrades seen: %q, want %q", got, want)
+	}
+}
+
+func TestOnSetData(t *testing.T) {
+	srv, url := suiteServer(t, Config{})
+	var r record
+	srv.OnSetData(func(s *Socket) { r.add(fmt.Sprint(s.Data())) })
+	srv.Of("/custom").Use(func(s *Socket) error { s.SetData("from a middleware"); return nil })
+	srv.Of("/custom").OnConnection(func(s *Socket) { s.SetData(42) })
+	c := connect(t, url, "40/custom,")
+	c.expectPrefix("40/custom,{")
+	waitFor(t, "the second SetData", func() bool { return strings.Contains(r.String(), "42") })
+	if got, want := r.String(), "from a middleware 42"; got != want {
 		t.Fatalf("hooks saw %q, want %q", got, want)
 	}
 }
