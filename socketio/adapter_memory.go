@@ -382,6 +382,9 @@ func (s *Server) deliver(p *Packet, sockets []*Socket, volatile bool) error {
 		wg.Wait()
 	}
 	s.cfg.Metrics.delivered(len(sockets), frames.Len())
+	if t := s.traffic(); t != nil {
+		t.sent(sockets[0].cl.conn.ID(), len(sockets)*(1+len(enc.att)), len(sockets)*frames.Len())
+	}
 	return nil
 }
 

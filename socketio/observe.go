@@ -17,6 +17,7 @@ type observers struct {
 	roomLeft   []func(nsp *Namespace, room, id string)
 	upgraded   []func(*Socket)
 	dataSet    []func(*Socket)
+	traffic    *Traffic
 }
 
 // observe adds hooks: edit changes a copy of the current set, which then
