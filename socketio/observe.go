@@ -17,6 +17,7 @@ type observers struct {
 	roomLeft   []func(nsp *Namespace, room, id string)
 	upgraded   []func(*Socket)
 	dataSet    []func(*Socket)
+	shared     []func(s *Socket, data any) any
 	traffic    *Traffic
 }
 
@@ -36,6 +37,7 @@ func (s *Server) observe(edit func(o *observers)) {
 	o.roomLeft = slices.Clip(o.roomLeft)
 	o.upgraded = slices.Clip(o.upgraded)
 	o.dataSet = slices.Clip(o.dataSet)
+	o.shared = slices.Clip(o.shared)
 	edit(o)
 	s.obs.Store(o)
 }
@@ -101,6 +103,15 @@ func (s *Server) OnSetData(h func(*Socket)) {
 }
 
 var _ engineio.UpgradeHandler = (*client)(nil)
+
+// OnClusterData adds a function that gives the data other nodes see of
+// this node's sockets (RemoteSocket.ClusterData), from the data of the
+// socket (or of the function before). The admin UI adds the details its
+// dashboards show, as Node's instrument keeps them in socket.data; the
+// socket's own Data is left alone.
+func (s *Server) OnClusterData(h func(s *Socket, data any) any) {
+	s.observe(func(o *observers) { o.shared = append(o.shared, h) })
+}
 
 // OnUpgrade implements engineio.UpgradeHandler.
 func (c *client) OnUpgrade(*engineio.Conn) {

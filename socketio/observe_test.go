@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -210,5 +211,37 @@ func TestOnSetData(t *testing.T) {
 	waitFor(t, "the second SetData", func() bool { return strings.Contains(r.String(), "42") })
 	if got, want := r.String(), "from a middleware 42"; got != want {
 		t.Fatalf("hooks saw %q, want %q", got, want)
+	}
+}
+
+func TestClusterData(t *testing.T) {
+	srv, url := suiteServer(t, Config{})
+	srv.Of("/custom").OnConnection(func(s *Socket) { s.SetData("app") })
+	c := connect(t, url, "40/custom,")
+	c.expectPrefix("40/custom,{")
+	waitFor(t, "the data", func() bool {
+		ss := srv.Of("/custom").LocalSockets()
+		return len(ss) == 1 && ss[0].Data() == "app"
+	})
+	fetch := func() *RemoteSocket {
+		t.Helper()
+		sockets, err := srv.Of("/custom").FetchSockets(context.Background())
+		if err != nil || len(sockets) != 1 {
+			t.Fatalf("FetchSockets: %v %v", sockets, err)
+		}
+		return sockets[0]
+	}
+	if got := fetch().ClusterData(); got != "app" {
+		t.Fatalf("ClusterData without hooks: %v", got)
+	}
+	srv.OnClusterData(func(s *Socket, data any) any { return fmt.Sprint(data, "+", s.Namespace().Name()) })
+	srv.OnClusterData(func(_ *Socket, data any) any { return fmt.Sprint(data, "+2") })
+	r := fetch()
+	if got := r.ClusterData(); got != "app+/custom+2" || r.Data != "app" {
+		t.Fatalf("ClusterData %v, Data %v", got, r.Data)
+	}
+	remote := NewRemoteSocket(srv.Of("/custom"), "other", Handshake{}, nil, "theirs")
+	if got := remote.ClusterData(); got != "theirs" {
+		t.Fatalf("ClusterData of another node's socket: %v", got)
 	}
 }
