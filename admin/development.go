@@ -2,6 +2,8 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +29,7 @@ func (a *Admin) watch() {
 	a.io.OnUpgrade(func(s *socketio.Socket) {
 		a.emit("socket_updated", socketUpdate{ID: s.ID(), Nsp: s.Namespace().Name(), Transport: s.Conn().Transport()})
 	})
+	a.io.OnClusterData(shareAdminData)
 	a.io.OnSetData(func(s *socketio.Socket) {
 		if !s.Connected() {
 			return // data set by a middleware comes with socket_connected
@@ -94,4 +97,27 @@ func (a *Admin) sendAllSockets(s *socketio.Socket) {
 	}
 	slices.SortStableFunc(all, func(x, y serializedSocket) int { return strings.Compare(x.Nsp, y.Nsp) })
 	_ = s.Emit("all_sockets", all)
+}
+
+// shareAdminData adds to what other nodes see of a socket's data the
+// details their dashboards show ({clientId, transport} under _admin, where
+// instrument keeps them in socket.data): a dashboard on another node, Node
+// or Parley, gets them from FetchSockets. Data that has no object form is
+// left as it is.
+func shareAdminData(s *socketio.Socket, data any) any {
+	meta := map[string]any{"clientId": clientID(s), "transport": s.Conn().Transport()}
+	var obj map[string]any
+	switch d := data.(type) {
+	case nil:
+		obj = map[string]any{}
+	case map[string]any:
+		obj = maps.Clone(d)
+	default:
+		b, err := json.Marshal(data)
+		if err != nil || json.Unmarshal(b, &obj) != nil || obj == nil {
+			return data
+		}
+	}
+	obj[adminData] = meta
+	return obj
 }
