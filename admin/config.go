@@ -52,7 +52,8 @@ type Config struct {
 	ServerID string
 	// Sessions keeps the session ids of logged-in dashboards, with which
 	// they log in again without credentials. Nodes behind a load balancer
-	// should share one, for a dashboard reconnecting to another node.
+	// should share one (NewRedisStore), for a dashboard reconnecting to
+	// another node.
 	// default: NewMemoryStore(24 * time.Hour)
 	Sessions SessionStore
 	// Logger receives the admin UI's log lines: warnings, and the commands

@@ -293,6 +293,17 @@ const scenarios = {
     assert.equal(s.id, c.id);
   },
 
+  // A session started on this node lets the dashboard in on the other.
+  async ["shared-session"]() {
+    const good = admin({ auth: { username: "admin", password: "changeit" } });
+    const [session] = await waitFor(good, "session");
+    const other = admin({ auth: { sessionId: session } }, arg.other);
+    await waitFor(other, "config");
+    assert.ok(!names(other).includes("session"));
+    const stranger = admin({ auth: { sessionId: "0123456789abcdef" } }, arg.other);
+    assert.deepEqual(await waitFor(stranger, "connect_error"), ["invalid credentials"]);
+  },
+
   // A closed admin UI turns dashboards away.
   async closed() {
     const a = admin();
