@@ -119,7 +119,7 @@ const scenarios = {
     assert.deepEqual(Object.keys(stats), ["serverId", "hostname", "pid", "uptime", "clientsCount", "pollingClientsCount", "aggregatedEvents", "namespaces"]);
     assert.equal(stats.serverId, arg.serverId);
     assert.equal(typeof stats.hostname, "string");
-    assert.equal(stats.pid, arg.pid);
+    if (arg.pid) assert.equal(stats.pid, arg.pid);
     assert.ok(stats.uptime > 0);
     assert.equal(stats.pollingClientsCount >= 1, true, "the polling client");
     assert.deepEqual(stats.namespaces, [{ name: "/", socketsCount: 1 }, { name: "/admin", socketsCount: 1 }]);
@@ -190,9 +190,9 @@ const scenarios = {
     await c.emitWithAck("leave", "room1");
     assert.deepEqual((await waitFor(a, "room_left", (nsp, room) => room === "room1")).slice(0, 3), ["/", "room1", c.id]);
 
-    await c.emitWithAck("set-data", { count: 1, array: [1] });
+    await c.emitWithAck("set-data", { count: 1 });
     const [update] = await waitFor(a, "socket_updated", (u) => u.data);
-    assert.deepEqual(update, { id: c.id, nsp: "/", data: { count: 1, array: [1] } });
+    assert.deepEqual(update, { id: c.id, nsp: "/", data: { count: 1 } });
 
     // The client upgrades from polling to WebSocket.
     const [upgrade] = await waitFor(a, "socket_updated", (u) => u.transport && u.id === c.id);
