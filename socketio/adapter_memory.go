@@ -123,7 +123,7 @@ func (a *MemoryAdapter) Del(id, room string) {
 	if gone && deleted != nil {
 		deleted(room, false)
 	}
-	if o := a.nsp.srv.obs.Load(); left && o != nil {
+	if o := a.nsp.srv.obs.Load(); left && o != nil && len(o.roomLeft) > 0 {
 		o.roomsLeft(a.nsp, id, []string{room})
 	}
 }
