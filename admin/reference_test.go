@@ -63,9 +63,7 @@ func TestScenariosHoldForInstrument(t *testing.T) {
 	dev := startInstrumented(t, map[string]any{"auth": false, "mode": "development", "serverId": "node-1"})
 	// stats first: it expects the namespaces / and /admin only.
 	runScript(t, dev, "stats", map[string]any{"serverId": "node-1"})
-	for _, scenario := range []string{"sockets", "events", "traffic", "commands", "dynamic"} {
-		runScript(t, dev, scenario, nil)
-	}
+	runScript(t, dev, "sockets,events,traffic,commands,dynamic", nil)
 	all := []string{"EMIT", "JOIN", "LEAVE", "DISCONNECT", "MJOIN", "MLEAVE", "MDISCONNECT", "AGGREGATED_EVENTS", "ALL_EVENTS"}
 	runScript(t, dev, "config", []map[string]any{{"url": dev.url, "want": all}})
 

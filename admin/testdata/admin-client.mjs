@@ -5,7 +5,7 @@
 // 0.5.1's instrument would send. It prints "PASS <scenario>" and exits 0
 // when every check holds; otherwise it prints what failed and exits 1.
 //
-// usage: node admin-client.mjs <base URL> <scenario> [JSON argument]
+// usage: node admin-client.mjs <base URL> <scenario>[,<scenario>...] [JSON argument]
 import { io } from "socket.io-client";
 import assert from "node:assert/strict";
 
@@ -312,13 +312,20 @@ const scenarios = {
   },
 };
 
-try {
-  if (!scenarios[scenario]) throw new Error(`unknown scenario ${scenario}`);
-  await scenarios[scenario]();
-  console.log(`PASS ${scenario}`);
-} catch (err) {
-  console.error(`FAIL ${scenario}:`, err);
-  process.exitCode = 1;
-} finally {
-  for (const s of open) s.disconnect();
+// Scenarios named together (a,b,c) run in order on the same server, each
+// with sockets of its own, closed before the next starts.
+let failed = false;
+for (const name of scenario.split(",")) {
+  try {
+    if (!scenarios[name]) throw new Error(`unknown scenario ${name}`);
+    await scenarios[name]();
+    console.log(`PASS ${name}`);
+  } catch (err) {
+    console.error(`FAIL ${name}:`, err);
+    failed = true;
+    break;
+  } finally {
+    for (const s of open.splice(0)) s.disconnect();
+  }
 }
+process.exitCode = failed ? 1 : 0;
