@@ -31,6 +31,16 @@ type Handler interface {
 	OnClose(c *Conn, reason string)
 }
 
+// UpgradeHandler is a Handler told when its session moves from long
+// polling to WebSocket (Node's "upgrade" event of a session). OnUpgrade runs
+// once the WebSocket carries the session, on the goroutine that reads it,
+// in order with OnMessage. The Server looks for it with a type assertion
+// at each upgrade: a Handler without it costs nothing more.
+type UpgradeHandler interface {
+	Handler
+	OnUpgrade(c *Conn)
+}
+
 type state uint8
 
 const (

@@ -40,7 +40,7 @@ func (c *CORS) apply(w http.ResponseWriter, r *http.Request) bool {
 	switch {
 	case c.any() && !c.Credentials:
 		h.Set("Access-Control-Allow-Origin", "*")
-	case origin != "" && c.allows(origin):
+	case origin != "" && c.Allows(origin):
 		h.Set("Access-Control-Allow-Origin", origin)
 		h.Add("Vary", "Origin")
 	default:
@@ -71,7 +71,9 @@ func (c *CORS) any() bool {
 	return c.AllowOrigin == nil && (len(c.Origins) == 0 || slices.Contains(c.Origins, "*"))
 }
 
-func (c *CORS) allows(origin string) bool {
+// Allows reports whether the pages of origin may read the server's
+// answers.
+func (c *CORS) Allows(origin string) bool {
 	if c.AllowOrigin != nil {
 		return c.AllowOrigin(origin)
 	}

@@ -107,6 +107,23 @@ func (s *Server) ClientsCount() int {
 	return len(s.conns)
 }
 
+// PollingCount returns the number of open sessions on long polling: not,
+// or not yet, upgraded to WebSocket (a session its client closed over
+// polling may count for a second more, while it waits for a late poll). It
+// looks at every session, for periodic statistics (the admin UI's), so
+// that sessions pay nothing to be counted.
+func (s *Server) PollingCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, c := range s.conns {
+		if c.ws.Load() == nil {
+			n++
+		}
+	}
+	return n
+}
+
 // Conns returns the open sessions.
 func (s *Server) Conns() []*Conn {
 	s.mu.RLock()

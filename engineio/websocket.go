@@ -123,6 +123,9 @@ func (c *Conn) upgradeMessage(ws *wstransport.Conn, binary bool, payload []byte)
 	case !binary && len(payload) == 1 && PacketType(payload[0]) == Upgrade:
 		c.completeUpgrade(up)
 		c.mu.Unlock()
+		if u, ok := c.h.(UpgradeHandler); ok {
+			u.OnUpgrade(c)
+		}
 	default:
 		c.up = nil
 		c.poll.noopOnPoll = false

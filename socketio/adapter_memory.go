@@ -65,7 +65,9 @@ func (a *MemoryAdapter) AddAll(id string, rooms []string) {
 	if s == nil {
 		return
 	}
-	var fresh []string
+	o := a.nsp.srv.obs.Load()
+	watched := o != nil && len(o.roomJoined) > 0
+	var fresh, joined []string
 	self := false
 	a.mu.Lock()
 	for _, room := range rooms {
@@ -77,6 +79,9 @@ func (a *MemoryAdapter) AddAll(id string, rooms []string) {
 			continue
 		}
 		s.rooms = append(s.rooms, room)
+		if watched {
+			joined = append(joined, room)
+		}
 		members := a.rooms[room]
 		if members == nil {
 			members = make(map[string]struct{}, 1)
@@ -87,14 +92,21 @@ func (a *MemoryAdapter) AddAll(id string, rooms []string) {
 	}
 	created := a.created
 	a.mu.Unlock()
-	if created == nil {
-		return
+	if created != nil {
+		if self {
+			created(id, true)
+		}
+		for _, room := range fresh {
+			created(room, false)
+		}
 	}
-	if self {
-		created(id, true)
-	}
-	for _, room := range fresh {
-		created(room, false)
+	if watched {
+		// A socket is in its own room from its connection on: a recovered
+		// session's rooms, replayed before, name it too.
+		if self && s.Connected() {
+			joined = append([]string{id}, joined...)
+		}
+		o.roomsJoined(a.nsp, id, joined)
 	}
 }
 
@@ -105,20 +117,23 @@ func (a *MemoryAdapter) Del(id, room string) {
 		return
 	}
 	a.mu.Lock()
-	gone := a.remove(s, room)
+	left, gone := a.remove(s, room)
 	deleted := a.deleted
 	a.mu.Unlock()
 	if gone && deleted != nil {
 		deleted(room, false)
 	}
+	if o := a.nsp.srv.obs.Load(); left && o != nil && len(o.roomLeft) > 0 {
+		o.roomsLeft(a.nsp, id, []string{room})
+	}
 }
 
-// remove takes s out of room; it reports whether the room went away.
-// Called under mu.
-func (a *MemoryAdapter) remove(s *Socket, room string) bool {
+// remove takes s out of room; it reports whether s was in it and whether
+// the room went away. Called under mu.
+func (a *MemoryAdapter) remove(s *Socket, room string) (left, gone bool) {
 	i := slices.Index(s.rooms, room)
 	if i < 0 {
-		return false
+		return false, false
 	}
 	s.rooms = slices.Delete(s.rooms, i, i+1)
 	if len(s.rooms) == 0 {
@@ -127,10 +142,10 @@ func (a *MemoryAdapter) remove(s *Socket, room string) bool {
 	members := a.rooms[room]
 	delete(members, s.id)
 	if len(members) > 0 {
-		return false
+		return true, false
 	}
 	delete(a.rooms, room)
-	return true
+	return true, true
 }
 
 // DelAll implements Adapter.
@@ -141,20 +156,29 @@ func (a *MemoryAdapter) DelAll(id string) {
 	}
 	var gone []string
 	a.mu.Lock()
-	for _, room := range slices.Clone(s.rooms) {
-		if a.remove(s, room) {
+	rooms := slices.Clone(s.rooms)
+	for _, room := range rooms {
+		if _, g := a.remove(s, room); g {
 			gone = append(gone, room)
 		}
 	}
 	deleted := a.deleted
 	a.mu.Unlock()
-	if deleted == nil {
-		return
+	if deleted != nil {
+		for _, room := range gone {
+			deleted(room, false)
+		}
+		deleted(id, true)
 	}
-	for _, room := range gone {
-		deleted(room, false)
+	if o := a.nsp.srv.obs.Load(); o != nil && len(o.roomLeft) > 0 {
+		// Its own room first, as Node's socket leaves its rooms in the
+		// order it joined them; a socket refused on connection never was
+		// in it.
+		if s.Connected() {
+			rooms = append([]string{id}, rooms...)
+		}
+		o.roomsLeft(a.nsp, id, rooms)
 	}
-	deleted(id, true)
 }
 
 // Rooms implements Adapter.
@@ -358,6 +382,9 @@ func (s *Server) deliver(p *Packet, sockets []*Socket, volatile bool) error {
 		wg.Wait()
 	}
 	s.cfg.Metrics.delivered(len(sockets), frames.Len())
+	if t := s.traffic(); t != nil {
+		t.sent(sockets[0].cl.conn.ID(), len(sockets)*(1+len(enc.att)), len(sockets)*frames.Len())
+	}
 	return nil
 }
 

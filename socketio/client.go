@@ -34,6 +34,9 @@ type partialPacket struct {
 func (s *Server) newClient(conn *engineio.Conn) engineio.Handler {
 	c := &client{srv: s, conn: conn}
 	s.timers.Schedule(&c.timer, s.cfg.ConnectTimeout, (*connectTimeout)(c))
+	if t := s.traffic(); t != nil {
+		t.opened.Add(1)
+	}
 	return c
 }
 
@@ -53,6 +56,9 @@ func (t *connectTimeout) Expire() {
 
 // OnMessage implements engineio.Handler.
 func (c *client) OnMessage(_ *engineio.Conn, data []byte, binary bool) {
+	if t := c.srv.traffic(); t != nil {
+		t.received(c.conn.ID(), len(data))
+	}
 	if binary {
 		c.onAttachment(data)
 		return
@@ -182,6 +188,9 @@ func (c *client) writePacket(p *Packet) bool {
 
 // write sends an encoded packet.
 func (c *client) write(enc encoded, volatile bool) bool {
+	if t := c.srv.traffic(); t != nil {
+		t.sent(c.conn.ID(), 1+len(enc.att), enc.size())
+	}
 	if len(enc.att) == 0 {
 		return c.conn.WriteText(enc.text, volatile)
 	}
@@ -224,6 +233,9 @@ func (c *client) disconnectAll() {
 
 // OnClose implements engineio.Handler.
 func (c *client) OnClose(_ *engineio.Conn, reason string) {
+	if t := c.srv.traffic(); t != nil {
+		t.sessionClosed(reason)
+	}
 	c.closeSockets(DisconnectReason(reason))
 }
 

@@ -32,6 +32,18 @@
 // the same text again. A broadcast is encoded once and framed once; every
 // recipient gets the same bytes.
 //
+// # Watching a server
+//
+// Tools that watch a whole server, such as the admin UI (package admin),
+// hook in with Server.OnAnyConnection (every namespace's new sockets,
+// before the namespace's handlers), OnRoomJoined and OnRoomLeft (every
+// room a socket joins or leaves), OnUpgrade (a client's move to
+// WebSocket), OnSetData, OnClusterData (the data other nodes see of local
+// sockets) and CountTraffic (sessions, packets and bytes). The hooks are
+// server-wide and read with one atomic load where things happen: a server
+// that nobody watches pays that load and a nil check, and allocates
+// nothing for them.
+//
 // # Concurrency
 //
 // Every exported method is safe for concurrent use. A socket's handlers

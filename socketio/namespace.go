@@ -184,8 +184,8 @@ func (n *Namespace) connect(s *Socket) bool {
 		}
 	}
 	if !s.cl.conn.IsOpen() {
+		s.leaveAll() // while the adapter can still find it
 		n.removeSocket(s)
-		s.leaveAll()
 		return false
 	}
 	n.mu.Lock()
@@ -194,6 +194,11 @@ func (n *Namespace) connect(s *Socket) bool {
 	handlers := n.onConnection
 	n.mu.Unlock()
 	s.onConnect()
+	if o := n.srv.obs.Load(); o != nil {
+		for _, h := range o.connection {
+			h(s)
+		}
+	}
 	for _, h := range handlers {
 		h(s)
 	}
@@ -202,8 +207,8 @@ func (n *Namespace) connect(s *Socket) bool {
 
 // refuse answers a middleware's error with CONNECT_ERROR.
 func (n *Namespace) refuse(s *Socket, err error) {
+	s.leaveAll() // while the adapter can still find it
 	n.removeSocket(s)
-	s.leaveAll()
 	// Node writes the message first, then the data when there is some.
 	data := connectErrorData{Message: err.Error()}
 	var ce *ConnectError

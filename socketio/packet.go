@@ -192,6 +192,15 @@ type encoded struct {
 	att  [][]byte
 }
 
+// size returns the bytes of the packet's messages.
+func (e encoded) size() int {
+	n := len(e.text)
+	for _, a := range e.att {
+		n += len(a)
+	}
+	return n
+}
+
 // encodeEvent encodes an EVENT packet of ev and args (or an ACK of args
 // when typ is AckPacket and ev is ""), choosing the binary form when an
 // argument holds binary.

@@ -25,6 +25,23 @@ func (s *Socket) remote() *RemoteSocket {
 	return &RemoteSocket{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data(), nsp: s.nsp, local: s}
 }
 
+// ClusterData returns the socket's data as other nodes see it: for a
+// socket of this node, its data as the Server.OnClusterData functions make
+// it; otherwise Data. Cluster adapters send it in their answers to other
+// nodes' FetchSockets.
+func (r *RemoteSocket) ClusterData() any {
+	data := r.Data
+	if r.local == nil {
+		return data
+	}
+	if o := r.nsp.srv.obs.Load(); o != nil {
+		for _, h := range o.shared {
+			data = h(r.local, data)
+		}
+	}
+	return data
+}
+
 // Local returns the socket when it is on this node, or nil.
 func (r *RemoteSocket) Local() *Socket { return r.local }
 

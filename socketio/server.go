@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-chat/parley/engineio"
@@ -91,6 +92,10 @@ type Server struct {
 	parents []*ParentNamespace
 	onNew   []func(*Namespace)
 	closed  bool
+
+	// obs holds the hooks of tools watching the server (see observe.go);
+	// nil until one is added.
+	obs atomic.Pointer[observers]
 
 	main *Namespace
 }

@@ -163,6 +163,11 @@ func (s *Socket) SetData(v any) {
 	s.mu.Lock()
 	s.data = v
 	s.mu.Unlock()
+	if o := s.nsp.srv.obs.Load(); o != nil {
+		for _, h := range o.dataSet {
+			h(s)
+		}
+	}
 }
 
 // Handshake returns the handshake details, in Node's shape.

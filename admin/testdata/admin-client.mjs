@@ -1,0 +1,331 @@
+// admin-client.mjs speaks to a Parley node's admin UI as the dashboard
+// does, with the official socket.io-client (npm, pinned by the
+// repository's package-lock.json), next to ordinary clients of the node's
+// test application (admin_test.go), and checks what @socket.io/admin-ui
+// 0.5.1's instrument would send. It prints "PASS <scenario>" and exits 0
+// when every check holds; otherwise it prints what failed and exits 1.
+//
+// usage: node admin-client.mjs <base URL> <scenario>[,<scenario>...] [JSON argument]
+import { io } from "socket.io-client";
+import assert from "node:assert/strict";
+
+const [base, scenario, rawArg] = process.argv.slice(2);
+const arg = rawArg ? JSON.parse(rawArg) : undefined;
+const open = [];
+
+// connect opens a socket to a namespace and records what it receives.
+function connect(nsp, opts = {}, url = base) {
+  const socket = io(url + nsp, { forceNew: true, reconnection: false, autoConnect: false, ...opts });
+  socket.events = [];
+  socket.onAny((event, ...args) => socket.events.push({ event, args }));
+  socket.on("connect", () => socket.events.push({ event: "connect", args: [] }));
+  socket.on("connect_error", (err) => socket.events.push({ event: "connect_error", args: [err.message] }));
+  socket.on("disconnect", (reason) => socket.events.push({ event: "disconnect", args: [reason] }));
+  socket.connect();
+  open.push(socket);
+  return socket;
+}
+
+const admin = (opts, url) => connect("/admin", opts, url);
+const client = (opts) => connect("/", opts);
+
+// waitFor resolves with the arguments of the first event named `event`
+// that matches, received or to come, and consumes it.
+function waitFor(socket, event, match = () => true, ms = 20000) {
+  const take = () => {
+    const i = socket.events.findIndex((e) => e.event === event && match(...e.args));
+    return i < 0 ? undefined : socket.events.splice(i, 1)[0].args;
+  };
+  return new Promise((resolve, reject) => {
+    const hit = take();
+    if (hit) return resolve(hit);
+    const timer = setTimeout(() => {
+      clearInterval(poll);
+      reject(new Error(`${event}: none within ${ms} ms; got ${JSON.stringify(socket.events)}`));
+    }, ms);
+    const poll = setInterval(() => {
+      const hit = take();
+      if (hit) {
+        clearTimeout(timer);
+        clearInterval(poll);
+        resolve(hit);
+      }
+    }, 5);
+  });
+}
+
+// names returns the names of the events received so far.
+const names = (socket) => socket.events.map((e) => e.event);
+
+// barrier returns once the server has handled what the admin socket sent
+// before (the test application answers "barrier" in the admin namespace).
+const barrier = (socket) => socket.emitWithAck("barrier");
+
+const isDate = (s) => typeof s === "string" && new Date(s).toISOString() === s;
+
+function checkSerialized(s, nsp) {
+  assert.deepEqual(Object.keys(s).sort(), ["clientId", "data", "handshake", "id", "nsp", "rooms", "transport"]);
+  assert.equal(s.nsp, nsp);
+  assert.equal(s.clientId.length, 12);
+  assert.ok(["polling", "websocket"].includes(s.transport), s.transport);
+  assert.deepEqual(Object.keys(s.handshake).sort(), ["address", "headers", "issued", "query", "secure", "time", "url", "xdomain"]);
+  assert.equal(typeof s.handshake.issued, "number");
+  assert.equal(s.handshake.query.EIO, "4");
+  assert.ok(s.rooms.includes(s.id));
+}
+
+const scenarios = {
+  // Basic auth with the bcrypt hash of "changeit", and the session id.
+  async auth() {
+    const anonymous = admin();
+    assert.deepEqual(await waitFor(anonymous, "connect_error"), ["invalid credentials"]);
+    const wrong = admin({ auth: { username: "admin", password: "wrong" } });
+    assert.deepEqual(await waitFor(wrong, "connect_error"), ["invalid credentials"]);
+    const otherUser = admin({ auth: { username: "root", password: "changeit" } });
+    assert.deepEqual(await waitFor(otherUser, "connect_error"), ["invalid credentials"]);
+    const badSession = admin({ auth: { sessionId: "1234" } });
+    assert.deepEqual(await waitFor(badSession, "connect_error"), ["invalid credentials"]);
+
+    const good = admin({ auth: { username: "admin", password: "changeit" } });
+    const [session] = await waitFor(good, "session");
+    assert.match(session, /^[0-9a-f]{16}$/);
+    await waitFor(good, "config");
+    assert.deepEqual(names(good).slice(0, 1), ["connect"], "session and config come after connect");
+
+    // The dashboard logs in again with the session id alone, and gets no
+    // new session.
+    const again = admin({ auth: { sessionId: session } });
+    await waitFor(again, "config");
+    assert.ok(!names(again).includes("session"), "a second session was handed out");
+  },
+
+  // The supported features: the argument lists servers and what each
+  // should say.
+  async config() {
+    for (const { url, want } of arg) {
+      const [config] = await waitFor(admin({}, url), "config");
+      assert.deepEqual(config, { supportedFeatures: want }, url);
+    }
+  },
+
+  // server_stats of this node, and its aggregated events.
+  async stats() {
+    const a = admin();
+    await waitFor(a, "config");
+    const c = client({ transports: ["polling"] });
+    await waitFor(c, "connect");
+    await c.emitWithAck("hello", "x".repeat(100));
+    const [stats] = await waitFor(a, "server_stats", (s) => s.clientsCount === 2 && s.aggregatedEvents.some((e) => e.type === "rawConnection"));
+    assert.deepEqual(Object.keys(stats), ["serverId", "hostname", "pid", "uptime", "clientsCount", "pollingClientsCount", "aggregatedEvents", "namespaces"]);
+    assert.equal(stats.serverId, arg.serverId);
+    assert.equal(typeof stats.hostname, "string");
+    if (arg.pid) assert.equal(stats.pid, arg.pid);
+    assert.ok(stats.uptime > 0);
+    assert.equal(stats.pollingClientsCount >= 1, true, "the polling client");
+    assert.deepEqual(stats.namespaces, [{ name: "/", socketsCount: 1 }, { name: "/admin", socketsCount: 1 }]);
+
+    // Each report counts what happened since the one before: add them up
+    // until the client's disconnection shows.
+    const totals = {};
+    const add = (s) => {
+      for (const e of s.aggregatedEvents) {
+        assert.deepEqual(Object.keys(e), e.subType ? ["timestamp", "type", "subType", "count"] : ["timestamp", "type", "count"]);
+        assert.equal(e.timestamp % 1000, 0);
+        const key = e.subType ? `${e.type}:${e.subType}` : e.type;
+        totals[key] = (totals[key] || 0) + e.count;
+      }
+    };
+    add(stats);
+    c.disconnect();
+    for (;;) {
+      const [s] = await waitFor(a, "server_stats");
+      add(s);
+      if (totals["rawDisconnection:transport close"]) break;
+    }
+    // The dashboard's own session opened before it could hear of it.
+    assert.ok(totals.rawConnection >= 1, JSON.stringify(totals));
+    assert.ok(totals.packetsIn >= 3 && totals.bytesIn > 100, JSON.stringify(totals));
+    assert.ok(totals.packetsOut >= 4 && totals.bytesOut > 100, JSON.stringify(totals));
+  },
+
+  // all_sockets when a dashboard connects.
+  async sockets() {
+    const c = client();
+    await waitFor(c, "connect");
+    await c.emitWithAck("set-data", { name: "alice" });
+    const a = admin();
+    const [sockets] = await waitFor(a, "all_sockets");
+    assert.equal(sockets.length, 2);
+    const mine = sockets.find((s) => s.nsp === "/");
+    const adm = sockets.find((s) => s.nsp === "/admin");
+    checkSerialized(mine, "/");
+    checkSerialized(adm, "/admin");
+    assert.equal(mine.id, c.id);
+    assert.equal(adm.id, a.id);
+    assert.deepEqual(mine.data, { name: "alice" });
+    assert.deepEqual(adm.data, {});
+    assert.deepEqual(mine.rooms, [c.id]);
+    assert.equal(mine.clientId, c.io.engine.id.slice(0, 12));
+  },
+
+  // socket_connected, room_joined, room_left, socket_updated,
+  // socket_disconnected.
+  async events() {
+    const a = admin();
+    await waitFor(a, "config");
+    const c = client();
+    await waitFor(c, "connect");
+    // The socket's own room, then the socket, as Node's instrument says.
+    const own = await waitFor(a, "room_joined", (nsp) => nsp === "/");
+    assert.deepEqual(own.slice(0, 3), ["/", c.id, c.id]);
+    const [s, at] = await waitFor(a, "socket_connected", (s) => s.nsp === "/");
+    checkSerialized(s, "/");
+    assert.equal(s.id, c.id);
+    assert.ok(isDate(at), at);
+
+    await c.emitWithAck("join", "room1");
+    const [nsp, room, id, when] = await waitFor(a, "room_joined", (nsp, room) => room === "room1");
+    assert.deepEqual([nsp, room, id], ["/", "room1", c.id]);
+    assert.ok(isDate(when));
+    await c.emitWithAck("leave", "room1");
+    assert.deepEqual((await waitFor(a, "room_left", (nsp, room) => room === "room1")).slice(0, 3), ["/", "room1", c.id]);
+
+    await c.emitWithAck("set-data", { count: 1 });
+    const [update] = await waitFor(a, "socket_updated", (u) => u.data);
+    assert.deepEqual(update, { id: c.id, nsp: "/", data: { count: 1 } });
+
+    // The client upgrades from polling to WebSocket.
+    const [upgrade] = await waitFor(a, "socket_updated", (u) => u.transport && u.id === c.id);
+    assert.deepEqual(upgrade, { id: c.id, nsp: "/", transport: "websocket" });
+
+    const cid = c.id;
+    c.disconnect();
+    const [dnsp, did, reason, dat] = await waitFor(a, "socket_disconnected", (nsp) => nsp === "/");
+    assert.deepEqual([dnsp, did, reason], ["/", cid, "client namespace disconnect"]);
+    assert.ok(isDate(dat));
+    assert.deepEqual((await waitFor(a, "room_left", (nsp, room) => nsp === "/")).slice(0, 3), ["/", cid, cid]);
+  },
+
+  // event_received and event_sent, binary and acks included.
+  async traffic() {
+    const a = admin();
+    await waitFor(a, "config");
+    const c = client();
+    await waitFor(c, "connect");
+    assert.equal(await c.emitWithAck("hello", 1, "2", Buffer.from([3])), "123");
+    const [nsp, id, args, at] = await waitFor(a, "event_received");
+    assert.deepEqual([nsp, id], ["/", c.id]);
+    assert.deepEqual(args, ["hello", 1, "2", Buffer.from([3])]);
+    assert.ok(isDate(at));
+    const [snsp, sid, sargs, sat] = await waitFor(a, "event_sent");
+    assert.deepEqual([snsp, sid], ["/", c.id]);
+    assert.deepEqual(sargs, ["hello-back", 1, "2", Buffer.from([3])]);
+    assert.ok(isDate(sat));
+    await barrier(a);
+    assert.ok(!names(a).includes("event_received"), "the admin namespace's own events are not reported");
+  },
+
+  // The commands, by socket id and by room.
+  async commands() {
+    const a = admin();
+    await waitFor(a, "config");
+    const c1 = client();
+    const c2 = client();
+    await waitFor(c1, "connect");
+    await waitFor(c2, "connect");
+    const rooms = async (c) => (await c.emitWithAck("rooms")).sort();
+
+    a.emit("emit", "/", c1.id, "hello", "world", { n: 1 });
+    assert.deepEqual(await waitFor(c1, "hello"), ["world", { n: 1 }]);
+    a.emit("join", "/", "room1", c1.id);
+    await barrier(a);
+    assert.deepEqual(await rooms(c1), [c1.id, "room1"].sort());
+    assert.deepEqual(await rooms(c2), [c2.id]);
+    a.emit("join", "/", "everyone");
+    await barrier(a);
+    assert.ok((await rooms(c2)).includes("everyone"));
+    a.emit("leave", "/", "room1", c1.id);
+    await barrier(a);
+    assert.ok(!(await rooms(c1)).includes("room1"));
+    a.emit("emit", "/", "everyone", "news", 42);
+    assert.deepEqual(await waitFor(c1, "news"), [42]);
+    assert.deepEqual(await waitFor(c2, "news"), [42]);
+    a.emit("emit", "/", null, "all", "x");
+    assert.deepEqual(await waitFor(c2, "all"), ["x"]);
+    a.emit("leave", "/", "everyone", "everyone");
+    await barrier(a);
+    assert.deepEqual(await rooms(c2), [c2.id]);
+
+    a.emit("_disconnect", "/", false, c1.id);
+    assert.deepEqual(await waitFor(c1, "disconnect"), ["io server disconnect"]);
+    assert.ok(c2.connected);
+    a.emit("join", "/", "last");
+    a.emit("_disconnect", "/", true, "last");
+    assert.deepEqual(await waitFor(c2, "disconnect"), ["io server disconnect"]);
+    assert.ok(a.connected, "the dashboard stays");
+  },
+
+  // A read-only admin UI ignores the commands.
+  async readonly() {
+    const a = admin();
+    const [config] = await waitFor(a, "config");
+    assert.ok(!config.supportedFeatures.includes("EMIT"));
+    const c = client();
+    await waitFor(c, "connect");
+    a.emit("emit", "/", c.id, "hello", "world");
+    a.emit("join", "/", "room1", c.id);
+    a.emit("_disconnect", "/", false, c.id);
+    a.emit("_disconnect", "/", true);
+    await barrier(a);
+    assert.deepEqual(await c.emitWithAck("rooms"), [c.id]);
+    assert.ok(c.connected);
+    assert.ok(!names(c).includes("hello"), "the emit command went through");
+  },
+
+  // Dynamic namespaces are reported too.
+  async dynamic() {
+    const a = admin();
+    await waitFor(a, "config");
+    const c = connect("/dynamic-101");
+    await waitFor(c, "connect");
+    const [s] = await waitFor(a, "socket_connected", (s) => s.nsp !== "/admin");
+    assert.equal(s.nsp, "/dynamic-101");
+    assert.equal(s.id, c.id);
+  },
+
+  // A session started on this node lets the dashboard in on the other.
+  async ["shared-session"]() {
+    const good = admin({ auth: { username: "admin", password: "changeit" } });
+    const [session] = await waitFor(good, "session");
+    const other = admin({ auth: { sessionId: session } }, arg.other);
+    await waitFor(other, "config");
+    assert.ok(!names(other).includes("session"));
+    const stranger = admin({ auth: { sessionId: "0123456789abcdef" } }, arg.other);
+    assert.deepEqual(await waitFor(stranger, "connect_error"), ["invalid credentials"]);
+  },
+
+  // A closed admin UI turns dashboards away.
+  async closed() {
+    const a = admin();
+    await waitFor(a, "disconnect");
+    assert.ok(!names(a).includes("config"));
+  },
+};
+
+// Scenarios named together (a,b,c) run in order on the same server, each
+// with sockets of its own, closed before the next starts.
+let failed = false;
+for (const name of scenario.split(",")) {
+  try {
+    if (!scenarios[name]) throw new Error(`unknown scenario ${name}`);
+    await scenarios[name]();
+    console.log(`PASS ${name}`);
+  } catch (err) {
+    console.error(`FAIL ${name}:`, err);
+    failed = true;
+    break;
+  } finally {
+    for (const s of open.splice(0)) s.disconnect();
+  }
+}
+process.exitCode = failed ? 1 : 0;
