@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -296,7 +297,7 @@ func resolve(v any, attachments [][]byte) any {
 	case map[string]any:
 		if x["_placeholder"] == true {
 			n := int(x["num"].(float64))
-			return fmt.Sprintf("<binary %x>", attachments[n])
+			return fmt.Sprintf("<binary %d bytes, sha256 %x>", len(attachments[n]), sha256.Sum256(attachments[n]))
 		}
 		for k := range x {
 			x[k] = resolve(x[k], attachments)
