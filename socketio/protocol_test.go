@@ -2,6 +2,8 @@ package socketio
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -264,4 +266,63 @@ func TestTooManyAttachments(t *testing.T) {
 	c.expect(`42["auth",{}]`)
 	c.send(`453-["message",1]`)
 	c.closed()
+}
+
+// TestRecoveredPacketsCarryTheirOffsets checks that a packet replayed to a
+// recovered client ends with its offset, as Node's session-aware adapter
+// stores it: the client takes the last string argument of every event as
+// its offset, and recovers from it the next time.
+func TestRecoveredPacketsCarryTheirOffsets(t *testing.T) {
+	io, url := suiteServer(t, Config{Recovery: &Recovery{}})
+	handshake := func(c *wsClient) map[string]string {
+		var hs map[string]string
+		if err := json.Unmarshal([]byte(strings.TrimPrefix(c.expectPrefix("40{"), "40")), &hs); err != nil {
+			t.Fatal(err)
+		}
+		return hs
+	}
+	lastArg := func(packet string) string {
+		var data []any
+		if err := json.Unmarshal([]byte(strings.TrimPrefix(packet, "42")), &data); err != nil {
+			t.Fatalf("%q: %v", packet, err)
+		}
+		s, _ := data[len(data)-1].(string)
+		return s
+	}
+	gone := func(c *wsClient) {
+		_ = c.ws.Close()
+		waitFor(t, func() bool { return io.Sockets().SocketCount() == 0 })
+	}
+	c := connect(t, url, "40")
+	hs := handshake(c)
+	c.expectPrefix(`42["auth",{},`)
+	_ = io.Emit("live")
+	offset := lastArg(c.expectPrefix(`42["live",`))
+	gone(c)
+	_ = io.Emit("missed")
+	// Missed packets come before the CONNECT answer, as in Node.
+	c = connect(t, url, fmt.Sprintf(`40{"pid":%q,"offset":%q}`, hs["pid"], offset))
+	replayed := lastArg(c.expectPrefix(`42["missed",`))
+	if again := handshake(c); again["sid"] != hs["sid"] {
+		t.Fatalf("not recovered: sid %q, want %q", again["sid"], hs["sid"])
+	}
+	if replayed == "" || replayed == offset {
+		t.Fatalf("replayed packet's offset %q (previous %q)", replayed, offset)
+	}
+	c.expectPrefix(`42["auth",{"offset":`)
+	gone(c)
+	c = connect(t, url, fmt.Sprintf(`40{"pid":%q,"offset":%q}`, hs["pid"], replayed))
+	c.expectPrefix(`42["auth",{"offset":`) // sent after the replayed packet
+	if third := handshake(c); third["sid"] != hs["sid"] {
+		t.Fatalf("not recovered from the replayed packet's offset: sid %q, want %q", third["sid"], hs["sid"])
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5 s")
+		}
+	}
 }
