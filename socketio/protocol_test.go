@@ -326,3 +326,40 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// TestEventsAndAcksWithoutDataLikeNode checks packets Node's parser
+// accepts although they carry no data or no id: an EVENT without data is
+// dispatched to no handler, an ACK without an id finds no callback, an ACK
+// without data calls its callback without arguments; the connection stays.
+func TestEventsAndAcksWithoutDataLikeNode(t *testing.T) {
+	io, url := suiteServer(t, Config{})
+	c := connect(t, url, "40")
+	c.expectPrefix("40")
+	c.expect(`42["auth",{}]`)
+	for _, p := range []string{"42", "4212", "43", `43[1]`, "451-"} {
+		c.send(p)
+	}
+	c.sendBinary([]byte{1})
+	got := make(chan Args, 1)
+	s := io.Sockets().LocalSockets()[0]
+	if err := s.EmitWithAck("question", func(a Args, err error) {
+		if err != nil {
+			t.Errorf("ack error %v", err)
+		}
+		got <- a
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(`420["question"]`)
+	c.send("430")
+	select {
+	case a := <-got:
+		if a.Len() != 0 {
+			t.Fatalf("ack without data gave %d arguments", a.Len())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the ack without data did not reach its callback")
+	}
+	c.send(`42["message","still here"]`)
+	c.expect(`42["message-back","still here"]`)
+}
