@@ -42,3 +42,32 @@ func TestPollingCloseAfterWaitingPackets(t *testing.T) {
 	}
 	waitReasons(t, ts.h, ReasonForcedClose)
 }
+
+// TestPollingBodyDecodedAsUTF8 checks that a polling body is read as Node
+// reads it, as a UTF-8 string: each ill-formed sequence becomes U+FFFD (one
+// per maximal subpart, as JavaScript decodes), so that nothing invalid
+// reaches the handler, which may relay it to WebSocket clients, whose text
+// frames must be UTF-8. The expected strings are Node's
+// Buffer.toString("utf8") of the same bytes.
+func TestPollingBodyDecodedAsUTF8(t *testing.T) {
+	ts := startServer(t, Config{PingInterval: time.Minute, PingTimeout: time.Minute})
+	url := ts.openPolling(t)
+	for _, tc := range []struct{ in, want string }{
+		{"caf\xe9", "caf\uFFFD"},
+		{"\xe2\x82A", "\uFFFDA"},
+		{"\xff\xff", "\uFFFD\uFFFD"},
+		{"\xed\xa0\x80", "\uFFFD\uFFFD\uFFFD"},
+		{"\xf0\x9f\x98", "\uFFFD"},
+		{"\xf4\x90\x80\x80", "\uFFFD\uFFFD\uFFFD\uFFFD"},
+		{"\xe0\x80A", "\uFFFD\uFFFDA"},
+		{"\xc0\xaf", "\uFFFD\uFFFD"},
+		{"ok \uFFFD é 😀", "ok \uFFFD é 😀"},
+	} {
+		if status, body := post(t, url, "4"+tc.in); status != 200 || body != "ok" {
+			t.Fatalf("post: %d %q", status, body)
+		}
+		if status, body := get(t, url); status != 200 || body != "4"+tc.want {
+			t.Errorf("%q came back as %q, want %q", tc.in, body, "4"+tc.want)
+		}
+	}
+}

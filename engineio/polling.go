@@ -210,7 +210,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request, c *Conn) {
 		c.closeNow(ReasonTransportError, false)
 		return
 	}
-	packets, err := decodePayload(body)
+	packets, err := decodePayload(validUTF8(body))
 	for _, pk := range packets {
 		if !c.receive(pk) {
 			break
