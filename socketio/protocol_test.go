@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/parley-chat/parley/engineio"
 )
 
 // These tests check, with raw packets, the behaviours the Socket.IO
@@ -362,4 +366,55 @@ func TestEventsAndAcksWithoutDataLikeNode(t *testing.T) {
 	}
 	c.send(`42["message","still here"]`)
 	c.expect(`42["message-back","still here"]`)
+}
+
+// TestVolatileOverPolling checks the volatile flag on long polling as Node
+// applies it: a volatile event is dropped for a client between two polls
+// (the transport is not writable), while the other events wait for the
+// next poll; it reaches a client whose poll is waiting.
+func TestVolatileOverPolling(t *testing.T) {
+	srv, wsURL := suiteServer(t, Config{Engine: engineio.Config{PingInterval: time.Minute, PingTimeout: time.Minute}})
+	base := "http" + strings.TrimPrefix(strings.Split(wsURL, "?")[0], "ws") + "?EIO=4&transport=polling"
+	do := func(method, url, body string) string {
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Error(err)
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	url := base + "&sid=" + do("GET", base, "")[9:29]
+	do("POST", url, "40")
+	got := do("GET", url, "")
+	if !strings.HasPrefix(got, "40{") {
+		t.Fatalf("CONNECT answer %q", got)
+	}
+	if !strings.HasSuffix(got, `42["auth",{}]`) {
+		if got = do("GET", url, ""); got != `42["auth",{}]` {
+			t.Fatalf("got %q", got)
+		}
+	}
+	_ = srv.Volatile().Emit("dropped")
+	_ = srv.Emit("kept")
+	if got := do("GET", url, ""); got != `42["kept"]` {
+		t.Fatalf("poll after a volatile emit between polls: %q", got)
+	}
+	// Emit until the poll is waiting: the attempts before are dropped, the
+	// first one after ends the poll.
+	polled := make(chan string, 1)
+	go func() { polled <- do("GET", url, "") }()
+	for {
+		_ = srv.Volatile().Emit("sent")
+		select {
+		case g := <-polled:
+			if g != `42["sent"]` {
+				t.Fatalf("waiting poll got %q, want the volatile event once", g)
+			}
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
