@@ -209,5 +209,5 @@ func (c *Conn) finish() {
 
 // Readiness-loop and write-path sides of a Conn.
 func (c *Conn) rawConn() syscall.RawConn { return c.raw }
-func (c *Conn) isFinished() bool        { return c.finished.Load() }
-func (c *Conn) logID() string           { return c.nc.RemoteAddr().String() }
+func (c *Conn) isFinished() bool         { return c.finished.Load() }
+func (c *Conn) logID() string            { return c.nc.RemoteAddr().String() }
