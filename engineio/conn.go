@@ -310,8 +310,8 @@ func (c *Conn) writePolling(seg []byte, volatile bool, onWS func(*wstransport.Co
 
 // Close ends the session in order: what was written before goes out, then
 // the client is told to close (a close frame, or a close packet with the
-// next poll, waited for at most PingInterval + PingTimeout). The handler
-// hears "forced close".
+// next poll, or with the one after when packets wait for the next, waited
+// for at most PingInterval + PingTimeout). The handler hears "forced close".
 func (c *Conn) Close() {
 	c.mu.Lock()
 	if c.state != stateOpen {
@@ -320,7 +320,14 @@ func (c *Conn) Close() {
 	}
 	if c.ws.Load() == nil && c.poll != nil && !c.poll.waiting() {
 		c.state = stateClosing
-		c.poll.add(c, Close, nil, false)
+		if len(c.poll.buf) == 0 {
+			c.poll.add(c, Close, nil, false)
+		} else {
+			// As Node: the packets waiting go out with the next poll, the
+			// close packet with the one after, so that the client has
+			// handled them before its transport closes.
+			c.poll.closeNext = true
+		}
 		c.srv.timers.Schedule(&c.hb, c.srv.cfg.PingInterval+c.srv.cfg.PingTimeout, (*heartbeat)(c))
 		c.mu.Unlock()
 		return

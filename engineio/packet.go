@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"unicode/utf8"
 )
 
 // PacketType is an Engine.IO packet type (engine.io-protocol v4).
@@ -85,4 +86,55 @@ func appendPollPacket(dst []byte, t PacketType, data []byte, binary bool) []byte
 	}
 	dst = append(dst, byte(t))
 	return append(dst, data...)
+}
+
+// validUTF8 returns b with each ill-formed UTF-8 sequence replaced by
+// U+FFFD, one per maximal subpart, as JavaScript decodes text: Node reads a
+// polling body as a UTF-8 string, so what the layers above see, and relay
+// to WebSocket clients (whose text frames must be UTF-8), is valid UTF-8.
+func validUTF8(b []byte) []byte {
+	if utf8.Valid(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+8)
+	for i := 0; i < len(b); {
+		if r, size := utf8.DecodeRune(b[i:]); r != utf8.RuneError || size > 1 {
+			out = append(out, b[i:i+size]...)
+			i += size
+			continue
+		}
+		i += maximalSubpart(b[i:])
+		out = append(out, "\uFFFD"...)
+	}
+	return out
+}
+
+// maximalSubpart returns the length of the ill-formed sequence b starts
+// with: its lead byte and the continuation bytes that could follow it.
+func maximalSubpart(b []byte) int {
+	lo, hi := byte(0x80), byte(0xBF)
+	var need int
+	switch c := b[0]; {
+	case c >= 0xC2 && c <= 0xDF:
+		need = 1
+	case c == 0xE0:
+		need, lo = 2, 0xA0
+	case c == 0xED:
+		need, hi = 2, 0x9F
+	case c >= 0xE1 && c <= 0xEF:
+		need = 2
+	case c == 0xF0:
+		need, lo = 3, 0x90
+	case c == 0xF4:
+		need, hi = 3, 0x8F
+	case c >= 0xF1 && c <= 0xF3:
+		need = 3
+	default:
+		return 1
+	}
+	n := 1
+	for ; n <= need && n < len(b) && b[n] >= lo && b[n] <= hi; n++ {
+		lo, hi = 0x80, 0xBF
+	}
+	return n
 }

@@ -22,6 +22,10 @@ type polling struct {
 	// closed is set once the session is over: a parked GET answers with
 	// what is left.
 	closed bool
+	// closeNext makes the next poll that finds the buffer empty answer
+	// with the close packet (an orderly close waiting for the packets
+	// before it to go out).
+	closeNext bool
 	// noopOnPoll answers polls at once with a noop while an upgrade whose
 	// probe went through is in progress: the client's polling must end for
 	// it to send the upgrade packet (Node writes a noop every 100 ms then).
@@ -101,6 +105,10 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, c *Conn) {
 		}
 	}
 	p.getting = true
+	if p.closeNext && len(p.buf) == 0 {
+		p.closeNext = false
+		p.add(c, Close, nil, false)
+	}
 	if p.noopOnPoll && len(p.buf) == 0 {
 		p.add(c, Noop, nil, false)
 	}
@@ -125,7 +133,7 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, c *Conn) {
 	}
 	payload := p.buf
 	p.buf, p.getting = nil, false
-	closing := c.state == stateClosing
+	closing := c.state == stateClosing && !p.closeNext
 	c.mu.Unlock()
 	s.writePayload(w, r, payload)
 	if closing {
@@ -201,7 +209,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request, c *Conn) {
 		c.closeNow(ReasonTransportError, false)
 		return
 	}
-	packets, err := decodePayload(body)
+	packets, err := decodePayload(validUTF8(body))
 	for _, pk := range packets {
 		if !c.receive(pk) {
 			break

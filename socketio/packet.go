@@ -108,7 +108,9 @@ func parseHeader(b []byte, maxAttachments int) (header, error) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// check applies Node's isPayloadValid.
+// check applies Node's isPayloadValid, which looks at the payload only
+// when there is one: an EVENT or ACK without data (or an ACK without an
+// id) is not malformed, and the socket ignores or handles it as Node does.
 func (h header) check() error {
 	first := firstByte(h.payload)
 	switch h.typ {
@@ -121,15 +123,12 @@ func (h header) check() error {
 			return malformed("DISCONNECT with a payload")
 		}
 	case PacketEvent, PacketBinaryEvent:
-		if first != '[' {
+		if h.payload != nil && first != '[' {
 			return malformed("EVENT payload is not an array")
 		}
 	case PacketAck, PacketBinaryAck:
-		if first != '[' {
+		if h.payload != nil && first != '[' {
 			return malformed("ACK payload is not an array")
-		}
-		if h.id == noID {
-			return malformed("ACK without an id")
 		}
 	case PacketConnectError:
 		return malformed("CONNECT_ERROR from a client")

@@ -2,14 +2,20 @@ package socketio
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/parley-chat/parley/engineio"
 )
 
 // These tests check, with raw packets, the behaviours the Socket.IO
@@ -281,4 +287,142 @@ func TestMiddlewareRefusal(t *testing.T) {
 	c.expect(`44/guarded,{"message":"invalid username"}`)
 	c = connect(t, url, `40/guarded,{"token":"with-data"}`)
 	c.expect(`44/guarded,{"message":"refused","data":{"retry":false}}`)
+}
+
+// TestRecoveredPacketsCarryTheirOffsets checks that a packet replayed to a
+// recovered client ends with its offset, as Node's session-aware adapter
+// stores it: the client takes the last string argument of every event as
+// its offset, and recovers from it the next time.
+func TestRecoveredPacketsCarryTheirOffsets(t *testing.T) {
+	io, url := suiteServer(t, Config{Recovery: &Recovery{}})
+	handshake := func(c *wsClient) map[string]string {
+		var hs map[string]string
+		if err := json.Unmarshal([]byte(strings.TrimPrefix(c.expectPrefix("40{"), "40")), &hs); err != nil {
+			t.Fatal(err)
+		}
+		return hs
+	}
+	lastArg := func(packet string) string {
+		var data []any
+		if err := json.Unmarshal([]byte(strings.TrimPrefix(packet, "42")), &data); err != nil {
+			t.Fatalf("%q: %v", packet, err)
+		}
+		s, _ := data[len(data)-1].(string)
+		return s
+	}
+	gone := func(c *wsClient) {
+		_ = c.ws.Close()
+		waitFor(t, "the socket's disconnect", func() bool { return io.Sockets().SocketCount() == 0 })
+	}
+	c := connect(t, url, "40")
+	hs := handshake(c)
+	c.expectPrefix(`42["auth",{},`)
+	_ = io.Emit("live")
+	offset := lastArg(c.expectPrefix(`42["live",`))
+	gone(c)
+	_ = io.Emit("missed")
+	// Missed packets come before the CONNECT answer, as in Node.
+	c = connect(t, url, fmt.Sprintf(`40{"pid":%q,"offset":%q}`, hs["pid"], offset))
+	replayed := lastArg(c.expectPrefix(`42["missed",`))
+	if again := handshake(c); again["sid"] != hs["sid"] {
+		t.Fatalf("not recovered: sid %q, want %q", again["sid"], hs["sid"])
+	}
+	if replayed == "" || replayed == offset {
+		t.Fatalf("replayed packet's offset %q (previous %q)", replayed, offset)
+	}
+	c.expectPrefix(`42["auth",{"offset":`)
+	gone(c)
+	c = connect(t, url, fmt.Sprintf(`40{"pid":%q,"offset":%q}`, hs["pid"], replayed))
+	c.expectPrefix(`42["auth",{"offset":`) // sent after the replayed packet
+	if third := handshake(c); third["sid"] != hs["sid"] {
+		t.Fatalf("not recovered from the replayed packet's offset: sid %q, want %q", third["sid"], hs["sid"])
+	}
+}
+
+// TestEventsAndAcksWithoutDataLikeNode checks packets Node's parser
+// accepts although they carry no data or no id: an EVENT without data is
+// dispatched to no handler, an ACK without an id finds no callback, an ACK
+// without data calls its callback without arguments; the connection stays.
+func TestEventsAndAcksWithoutDataLikeNode(t *testing.T) {
+	io, url := suiteServer(t, Config{})
+	c := connect(t, url, "40")
+	c.expectPrefix("40")
+	c.expect(`42["auth",{}]`)
+	for _, p := range []string{"42", "4212", "43", `43[1]`, "451-"} {
+		c.send(p)
+	}
+	c.sendBinary([]byte{1})
+	got := make(chan Args, 1)
+	s := io.Sockets().LocalSockets()[0]
+	if err := s.EmitWithAck("question", func(a Args, err error) {
+		if err != nil {
+			t.Errorf("ack error %v", err)
+		}
+		got <- a
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(`420["question"]`)
+	c.send("430")
+	select {
+	case a := <-got:
+		if a.Len() != 0 {
+			t.Fatalf("ack without data gave %d arguments", a.Len())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the ack without data did not reach its callback")
+	}
+	c.send(`42["message","still here"]`)
+	c.expect(`42["message-back","still here"]`)
+}
+
+// TestVolatileOverPolling checks the volatile flag on long polling as Node
+// applies it: a volatile event is dropped for a client between two polls
+// (the transport is not writable), while the other events wait for the
+// next poll; it reaches a client whose poll is waiting.
+func TestVolatileOverPolling(t *testing.T) {
+	srv, wsURL := suiteServer(t, Config{Engine: engineio.Config{PingInterval: time.Minute, PingTimeout: time.Minute}})
+	base := "http" + strings.TrimPrefix(strings.Split(wsURL, "?")[0], "ws") + "?EIO=4&transport=polling"
+	do := func(method, url, body string) string {
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Error(err)
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	url := base + "&sid=" + do("GET", base, "")[9:29]
+	do("POST", url, "40")
+	got := do("GET", url, "")
+	if !strings.HasPrefix(got, "40{") {
+		t.Fatalf("CONNECT answer %q", got)
+	}
+	if !strings.HasSuffix(got, `42["auth",{}]`) {
+		if got = do("GET", url, ""); got != `42["auth",{}]` {
+			t.Fatalf("got %q", got)
+		}
+	}
+	_ = srv.Volatile().Emit("dropped")
+	_ = srv.Emit("kept")
+	if got := do("GET", url, ""); got != `42["kept"]` {
+		t.Fatalf("poll after a volatile emit between polls: %q", got)
+	}
+	// Emit until the poll is waiting: the attempts before are dropped, the
+	// first one after ends the poll.
+	polled := make(chan string, 1)
+	go func() { polled <- do("GET", url, "") }()
+	for {
+		_ = srv.Volatile().Emit("sent")
+		select {
+		case g := <-polled:
+			if g != `42["sent"]` {
+				t.Fatalf("waiting poll got %q, want the volatile event once", g)
+			}
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

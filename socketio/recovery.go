@@ -48,15 +48,18 @@ func newSessionStore(window time.Duration) *sessionStore {
 }
 
 // record keeps a broadcast's data and returns its offset, which the caller
-// appends to the data, as Node does.
+// appends to the data, as Node does. The data kept ends with the offset
+// too: a replayed packet tells the client where it now is.
 func (st *sessionStore) record(data []any, opts BroadcastOptions) string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	now := time.Now()
 	st.expire(now)
 	st.next++
-	st.packets = append(st.packets, storedPacket{offset: st.next, emitted: now, data: slices.Clone(data), rooms: opts.Rooms, except: opts.Except})
-	return strconv.FormatUint(st.next, 36)
+	offset := strconv.FormatUint(st.next, 36)
+	kept := append(slices.Clip(slices.Clone(data)), offset)
+	st.packets = append(st.packets, storedPacket{offset: st.next, emitted: now, data: kept, rooms: opts.Rooms, except: opts.Except})
+	return offset
 }
 
 // expire drops what is older than the window. Called under mu.

@@ -238,6 +238,9 @@ func (s *Socket) onConnect() {
 func (s *Socket) onPacket(h header, att [][]byte) error {
 	switch h.typ {
 	case PacketEvent, PacketBinaryEvent:
+		if h.payload == nil {
+			return nil // no name: Node dispatches it to no handler
+		}
 		spans, err := splitArray(h.payload)
 		if err != nil {
 			return err
@@ -254,12 +257,17 @@ func (s *Socket) onPacket(h header, att [][]byte) error {
 		}
 		s.onEvent(name, newArgs(h.payload, spans, 1, att), h.id)
 	case PacketAck, PacketBinaryAck:
-		spans, err := splitArray(h.payload)
-		if err != nil {
-			return err
-		}
-		if err := checkPlaceholders(h.payload, att); err != nil {
-			return err
+		// Without data, the callback gets no arguments; without an id,
+		// no callback is found: both as in Node.
+		var spans [][2]int
+		if h.payload != nil {
+			var err error
+			if spans, err = splitArray(h.payload); err != nil {
+				return err
+			}
+			if err := checkPlaceholders(h.payload, att); err != nil {
+				return err
+			}
 		}
 		s.onAck(h.id, newArgs(h.payload, spans, 0, att))
 	case PacketDisconnect:

@@ -85,10 +85,15 @@ func TestManyTimersEachFireOnce(t *testing.T) {
 	for g := range 4 {
 		wg.Go(func() {
 			for i := g; i < n; i += 4 {
-				h.Schedule(&timers[i], time.Duration(i%50)*time.Millisecond, c)
 				if i%7 == 0 {
+					// Rescheduled while pending: the first deadline must
+					// not pass before the second Schedule, or the timer
+					// rightly fires twice.
+					h.Schedule(&timers[i], time.Hour+time.Duration(i%50)*time.Millisecond, c)
 					h.Schedule(&timers[i], time.Duration(i%13)*time.Millisecond, c)
+					continue
 				}
+				h.Schedule(&timers[i], time.Duration(i%50)*time.Millisecond, c)
 			}
 		})
 	}
