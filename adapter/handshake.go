@@ -24,7 +24,7 @@ func socketInfo(s *socketio.Socket) wire.SocketInfo {
 	return wire.SocketInfo{
 		ID:    s.ID(),
 		Rooms: s.Rooms(),
-		Data:  s.Data(),
+		Data:  s.ClusterData(),
 		Handshake: map[string]any{
 			"headers": headers,
 			"time":    h.Time,

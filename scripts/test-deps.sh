@@ -33,8 +33,12 @@ if [ -n "$missing" ]; then
 	DEBIAN_FRONTEND=noninteractive $apt install -y -qq --no-install-recommends $missing
 fi
 
-# npm ci when node_modules is missing or older than the lock file.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm ci when node_modules is missing or older than the lock file. A
+# node_modules that links to another checkout's packages is left alone:
+# npm ci would empty the other checkout's directory through the link.
+if [ -L node_modules ]; then
+	echo "test-deps: node_modules links to $(readlink node_modules); not reinstalling it from here"
+elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
 	echo "test-deps: npm ci"
 	npm ci --no-audit --no-fund
 fi

@@ -30,13 +30,21 @@ func (s *Socket) remote() *RemoteSocket {
 // it; otherwise Data. Cluster adapters send it in their answers to other
 // nodes' FetchSockets.
 func (r *RemoteSocket) ClusterData() any {
-	data := r.Data
 	if r.local == nil {
-		return data
+		return r.Data
 	}
-	if o := r.nsp.srv.obs.Load(); o != nil {
+	return r.local.clusterData(r.Data)
+}
+
+// ClusterData returns the data other nodes see of this socket: its Data,
+// passed through the server's OnClusterData functions. Cluster adapters
+// send it in their FetchSockets answers.
+func (s *Socket) ClusterData() any { return s.clusterData(s.Data()) }
+
+func (s *Socket) clusterData(data any) any {
+	if o := s.nsp.srv.obs.Load(); o != nil {
 		for _, h := range o.shared {
-			data = h(r.local, data)
+			data = h(s, data)
 		}
 	}
 	return data

@@ -200,10 +200,10 @@ const scenarios = {
 
     const cid = c.id;
     c.disconnect();
-    const [dnsp, did, reason, dat] = await waitFor(a, "socket_disconnected", (nsp) => nsp === "/");
+    const [dnsp, did, reason, dat] = await waitFor(a, "socket_disconnected", (nsp, id) => nsp === "/" && id === cid);
     assert.deepEqual([dnsp, did, reason], ["/", cid, "client namespace disconnect"]);
     assert.ok(isDate(dat));
-    assert.deepEqual((await waitFor(a, "room_left", (nsp, room) => nsp === "/")).slice(0, 3), ["/", cid, cid]);
+    assert.deepEqual((await waitFor(a, "room_left", (nsp, room) => nsp === "/" && room === cid)).slice(0, 3), ["/", cid, cid]);
   },
 
   // event_received and event_sent, binary and acks included.
