@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/nodetest"
+	"github.com/parley-chat/parley/internal/testrig/nodetest"
 )
 
 // TestBrowserBundle loads socket.io-client's browser bundle (its dist

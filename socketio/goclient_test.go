@@ -76,7 +76,7 @@ type goClient struct {
 }
 
 // dialGoClient connects the library's client over WebSocket, working
-// around its quirks (see internal/clustertest): the connection is opened
+// around its quirks (see internal/testrig/clustertest): the connection is opened
 // first and the socket connected once it is open (Connect on a connection
 // that opens meanwhile sends CONNECT twice), and an open that hangs is
 // retried.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/nodetest"
+	"github.com/parley-chat/parley/internal/testrig/nodetest"
 )
 
 // TestOfficialNodeClient runs the scenarios of testdata/client-suite.mjs

@@ -13,7 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/parley-chat/parley/internal/nodetest"
+	"github.com/parley-chat/parley/internal/testrig/nodetest"
 )
 
 // TestMalformedInputLikeNode sends every seed of FuzzSocketInput to Parley

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/redistest"
+	"github.com/parley-chat/parley/internal/testrig/redistest"
 	"github.com/parley-chat/parley/internal/wire"
 )
 

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/notepack"
-	"github.com/parley-chat/parley/internal/redistest"
+	"github.com/parley-chat/parley/internal/testrig/redistest"
 	"github.com/parley-chat/parley/internal/wire"
 )
 

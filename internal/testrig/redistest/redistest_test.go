@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/redistest"
+	"github.com/parley-chat/parley/internal/testrig/redistest"
 	"go.uber.org/goleak"
 )
 

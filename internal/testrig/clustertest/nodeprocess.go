@@ -39,7 +39,7 @@ func startNodeProcess(t testing.TB, kind, name, script string, env []string, por
 	t.Helper()
 	RequireNode(t)
 	p := &nodeProcess{t: t, kind: kind, name: name}
-	cmd := exec.Command("node", filepath.Join(RepoRoot(t), "internal", "clustertest", "testdata", script))
+	cmd := exec.Command("node", filepath.Join(RepoRoot(t), "internal", "testrig", "clustertest", "testdata", script))
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = writerFunc(p.logStderr)
 	stdout, err := cmd.StdoutPipe()
