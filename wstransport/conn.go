@@ -30,10 +30,7 @@ type Conn struct {
 	pollEntry
 
 	h  Handler
-	fr frameReader
-	// early holds bytes the client sent right behind its upgrade request,
-	// fed to the frame reader before anything read from the socket.
-	early      []byte
+	fr frameReader // its partial frame holds, until Start, what the client sent with its request
 	discarding bool // after a protocol error: read until the client closes
 	finished   atomic.Bool
 	reason     error // why the connection ended, set once before finish
@@ -43,12 +40,8 @@ type Conn struct {
 // Call it once, after the caller is ready for h's first call.
 func (c *Conn) Start(h Handler) {
 	c.h = h
-	if len(c.early) > 0 {
-		early := c.early
-		c.early = nil
-		if !c.consume(early) {
-			return
-		}
+	if len(c.fr.partial) > 0 && !c.consume(nil) {
+		return
 	}
 	if c.raw != nil && c.srv.poller.add(c) == nil {
 		return

@@ -48,9 +48,10 @@ func (s *Server) Upgrade(w http.ResponseWriter, r *http.Request, extra http.Head
 	c.outbound = outbound{srv: s, nc: nc, raw: rawConnOf(nc), c: c}
 	if n := brw.Reader.Buffered(); n > 0 {
 		// A client may send frames right behind its request; net/http has
-		// read them into its buffer already.
-		c.early, _ = brw.Reader.Peek(n)
-		c.early = append([]byte(nil), c.early...)
+		// read them into its buffer already. They are read first, as the
+		// start of the stream.
+		early, _ := brw.Reader.Peek(n)
+		c.fr.partial = append([]byte(nil), early...)
 	}
 	_ = nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	_, err = nc.Write(response(key, extra))
