@@ -29,9 +29,9 @@ type Conn struct {
 	outbound
 	pollEntry
 
-	h  Handler
-	fr frameReader // its partial frame holds, until Start, what the client sent with its request
-	discarding bool // after a protocol error: read until the client closes
+	h          Handler
+	fr         frameReader // its partial frame holds, until Start, what the client sent with its request
+	discarding bool        // after a protocol error: read until the client closes
 	finished   atomic.Bool
 	reason     error // why the connection ended, set once before finish
 }
