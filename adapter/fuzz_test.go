@@ -13,8 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parley-chat/parley/adapter"
-	ct "github.com/parley-chat/parley/internal/clustertest"
-	"github.com/parley-chat/parley/internal/redistest"
+	ct "github.com/parley-chat/parley/internal/testrig/clustertest"
+	"github.com/parley-chat/parley/internal/testrig/redistest"
 	"github.com/parley-chat/parley/internal/wire"
 )
 

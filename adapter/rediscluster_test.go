@@ -5,8 +5,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	ct "github.com/parley-chat/parley/internal/clustertest"
-	"github.com/parley-chat/parley/internal/redistest"
+	ct "github.com/parley-chat/parley/internal/testrig/clustertest"
+	"github.com/parley-chat/parley/internal/testrig/redistest"
 )
 
 // TestRedisCluster runs two Parley nodes on a Redis Cluster (3 masters, 1

@@ -10,7 +10,7 @@ import (
 
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
-	ct "github.com/parley-chat/parley/internal/clustertest"
+	ct "github.com/parley-chat/parley/internal/testrig/clustertest"
 )
 
 // relayRig is what testRelay adds to a cluster: on every member a Go client

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	ct "github.com/parley-chat/parley/internal/clustertest"
+	ct "github.com/parley-chat/parley/internal/testrig/clustertest"
 )
 
 // requestsTimeout is the cluster requests' timeout of the test clusters:

@@ -10,8 +10,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parley-chat/parley/adapter"
-	ct "github.com/parley-chat/parley/internal/clustertest"
-	"github.com/parley-chat/parley/internal/redistest"
+	ct "github.com/parley-chat/parley/internal/testrig/clustertest"
+	"github.com/parley-chat/parley/internal/testrig/redistest"
 )
 
 // startProtocolNodes starts Parley nodes of one protocol, each with its own

@@ -10,8 +10,8 @@ import (
 
 	"github.com/parley-chat/parley/adapter"
 	"github.com/parley-chat/parley/emitter"
-	ct "github.com/parley-chat/parley/internal/clustertest"
-	"github.com/parley-chat/parley/internal/redistest"
+	ct "github.com/parley-chat/parley/internal/testrig/clustertest"
+	"github.com/parley-chat/parley/internal/testrig/redistest"
 	"github.com/parley-chat/parley/socketio"
 )
 

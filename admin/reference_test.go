@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/nodetest"
+	"github.com/parley-chat/parley/internal/testrig/nodetest"
 )
 
 // startInstrumented runs testdata/instrumented.mjs, Node's socket.io with

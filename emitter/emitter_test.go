@@ -21,8 +21,8 @@ import (
 
 	"github.com/parley-chat/parley/adapter"
 	"github.com/parley-chat/parley/emitter"
-	ct "github.com/parley-chat/parley/internal/clustertest"
-	"github.com/parley-chat/parley/internal/redistest"
+	ct "github.com/parley-chat/parley/internal/testrig/clustertest"
+	"github.com/parley-chat/parley/internal/testrig/redistest"
 )
 
 // TestMain checks for leaked goroutines (IgnoreCurrent: the socket.io

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/parley-chat/parley/internal/redistest"
+	"github.com/parley-chat/parley/internal/testrig/redistest"
 	"github.com/parley-chat/parley/message"
 	"github.com/parley-chat/parley/presence"
 	"github.com/parley-chat/parley/session"

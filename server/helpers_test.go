@@ -18,7 +18,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/parley-chat/parley/internal/chattest"
+	"github.com/parley-chat/parley/internal/testrig/chattest"
 	"github.com/parley-chat/parley/server"
 )
 

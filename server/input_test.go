@@ -7,7 +7,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/parley-chat/parley/internal/chattest"
+	"github.com/parley-chat/parley/internal/testrig/chattest"
 	"github.com/parley-chat/parley/server"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/parley-chat/parley/admin"
 	"github.com/parley-chat/parley/admin/dashboard"
-	"github.com/parley-chat/parley/internal/nodetest"
+	"github.com/parley-chat/parley/internal/testrig/nodetest"
 	"github.com/parley-chat/parley/socketio"
 	"golang.org/x/crypto/bcrypt"
 )

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/chattest"
-	ct "github.com/parley-chat/parley/internal/clustertest"
-	"github.com/parley-chat/parley/internal/redistest"
+	"github.com/parley-chat/parley/internal/testrig/chattest"
+	ct "github.com/parley-chat/parley/internal/testrig/clustertest"
+	"github.com/parley-chat/parley/internal/testrig/redistest"
 )
 
 var errNotYet = errors.New("not yet")

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/chattest"
-	"github.com/parley-chat/parley/internal/redistest"
+	"github.com/parley-chat/parley/internal/testrig/chattest"
+	"github.com/parley-chat/parley/internal/testrig/redistest"
 )
 
 // testLease is the presence lease of the nodes in these tests: a node that

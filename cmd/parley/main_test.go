@@ -19,8 +19,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/parley-chat/parley/internal/chattest"
-	"github.com/parley-chat/parley/internal/nodetest"
+	"github.com/parley-chat/parley/internal/testrig/chattest"
+	"github.com/parley-chat/parley/internal/testrig/nodetest"
 )
 
 // binary is the parley command built once for the tests that run it as a

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/chattest"
-	"github.com/parley-chat/parley/internal/nodetest"
+	"github.com/parley-chat/parley/internal/testrig/chattest"
+	"github.com/parley-chat/parley/internal/testrig/nodetest"
 )
 
 // waitOutput waits until the output holds want.

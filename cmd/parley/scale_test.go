@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/chattest"
+	"github.com/parley-chat/parley/internal/testrig/chattest"
 	"github.com/parley-chat/parley/message"
 )
 
