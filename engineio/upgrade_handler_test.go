@@ -3,6 +3,7 @@ package engineio
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -48,6 +49,11 @@ func TestUpgradeHandlerIsTold(t *testing.T) {
 		t.Fatal("OnUpgrade not called")
 	}
 	dialWS(t, ts, "") // a session opened over WebSocket is not polling
+	// The session is registered once its open packet is on its way: the
+	// dial may return first.
+	for deadline := time.Now().Add(3 * time.Second); ts.ClientsCount() < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if n, all := ts.PollingCount(), ts.ClientsCount(); n != 0 || all != 2 {
 		t.Fatalf("PollingCount %d of %d sessions, want 0 of 2", n, all)
 	}

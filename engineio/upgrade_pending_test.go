@@ -36,3 +36,36 @@ func TestUpgradeWithPollPending(t *testing.T) {
 		t.Fatalf("poll after the probe: %d %q, want a noop", status, body)
 	}
 }
+
+// TestUpgradeWithoutProbeEndsParkedPoll checks that a client that sends
+// the upgrade packet while a poll of its is parked (it skipped the probe)
+// gets that poll answered with the close packet, as Node's discarded
+// polling transport answers it, not with an empty body.
+func TestUpgradeWithoutProbeEndsParkedPoll(t *testing.T) {
+	ts := startServer(t, Config{PingInterval: time.Minute, PingTimeout: time.Minute})
+	url := ts.openPolling(t)
+	sid := url[strings.LastIndex(url, "=")+1:]
+	got := make(chan string, 1)
+	go func() { _, b := get(t, url); got <- b }()
+	c := ts.conn(sid)
+	for parked := false; !parked; {
+		c.mu.Lock()
+		parked = c.poll != nil && c.poll.waiting()
+		c.mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+	ws := dialWS(t, ts, sid)
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("5"))
+	select {
+	case b := <-got:
+		if b != "1" {
+			t.Fatalf("parked poll got %q, want the close packet", b)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("parked poll not answered at the upgrade")
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("4hello"))
+	if _, msg, err := ws.ReadMessage(); err != nil || string(msg) != "4hello" {
+		t.Fatalf("echo over the upgraded WebSocket: %q %v", msg, err)
+	}
+}

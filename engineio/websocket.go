@@ -149,7 +149,13 @@ func (c *Conn) completeUpgrade(up *upgrade) {
 	pending := p.buf
 	p.buf = nil
 	p.closed = true
-	p.wake() // a poll still parked ends (empty)
+	if p.waiting() {
+		// A poll still parked (the client did not wait for it to end before
+		// upgrading) ends with the close packet, as Node's discarded polling
+		// transport answers it.
+		p.buf = appendPollPacket(nil, Close, nil, false)
+		p.wake()
+	}
 	if frames := pollToFrames(pending); len(frames) > 0 {
 		up.ws.Send(frames, wstransport.Data)
 	}

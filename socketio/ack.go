@@ -50,11 +50,11 @@ func (a Ack) Send(args ...any) error {
 	if r.send != nil {
 		return r.send(args)
 	}
-	enc, err := encodeEvent(PacketAck, r.s.nsp.name, r.id, "", args)
+	ok, err := sendEvent(r.s.cl, PacketAck, r.s.nsp.name, r.id, "", args, false)
 	if err != nil {
 		return err
 	}
-	if !r.s.cl.write(enc, false) {
+	if !ok {
 		return errNotConnected
 	}
 	return nil

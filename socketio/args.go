@@ -20,10 +20,11 @@ type Args struct {
 }
 
 type argsData struct {
-	text  []byte   // the JSON array the client sent (owned)
-	spans [][2]int // each argument's bounds in text
-	att   [][]byte // binary attachments, in placeholder order
-	vals  []any    // arguments given as Go values (from the cluster or the server itself)
+	text   []byte    // the JSON array the client sent (owned)
+	spans  [][2]int  // each argument's bounds in text
+	inline [2][2]int // spans' array for the usual one or two arguments
+	att    [][]byte  // binary attachments, in placeholder order
+	vals   []any     // arguments given as Go values (from the cluster or the server itself)
 }
 
 // Raw is an argument as a client sent it: JSON text, written out again as it
@@ -280,15 +281,15 @@ func resolvePlaceholders(v any, att [][]byte) (any, error) {
 	return v, nil
 }
 
-// splitArray returns the bounds of each element of a JSON array (which must
-// be valid JSON).
-func splitArray(text []byte) ([][2]int, error) {
+// splitArray appends to spans the bounds of each element of a JSON array
+// (which must be valid JSON). The caller's spans may live on its stack:
+// newArgs copies them.
+func splitArray(spans [][2]int, text []byte) ([][2]int, error) {
 	i := skipSpace(text, 0)
 	if i >= len(text) || text[i] != '[' {
 		return nil, malformed("not an array")
 	}
 	i = skipSpace(text, i+1)
-	var spans [][2]int
 	if i < len(text) && text[i] == ']' {
 		return spans, nil
 	}
@@ -375,6 +376,9 @@ func valueEnd(b []byte, i int) (int, error) {
 // string, or a number (which Node accepts and names by its text).
 func eventName(text []byte, span [2]int) (string, bool) {
 	raw := text[span[0]:span[1]]
+	if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true // no escape: the text is the name
+	}
 	switch {
 	case len(raw) > 0 && raw[0] == '"':
 		var s string
@@ -400,7 +404,12 @@ func newArgs(text []byte, spans [][2]int, first int, att [][]byte) Args {
 	}
 	base := spans[first][0]
 	end := spans[len(spans)-1][1]
-	d := &argsData{text: bytes.Clone(text[base:end]), att: att, spans: make([][2]int, len(spans)-first)}
+	d := &argsData{text: bytes.Clone(text[base:end]), att: att}
+	if n := len(spans) - first; n <= len(d.inline) {
+		d.spans = d.inline[:n]
+	} else {
+		d.spans = make([][2]int, n)
+	}
 	for i, s := range spans[first:] {
 		d.spans[i] = [2]int{s[0] - base, s[1] - base}
 	}

@@ -172,8 +172,10 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // appendCompact appends JSON text without insignificant space, checking it.
 func appendCompact(dst, text []byte) ([]byte, error) {
-	var b bytes.Buffer
-	if err := json.Compact(&b, text); err != nil {
+	b := jsonBuffers.Get().(*bytes.Buffer)
+	defer jsonBuffers.Put(b)
+	b.Reset()
+	if err := json.Compact(b, text); err != nil {
 		return dst, fmt.Errorf("%w: invalid JSON text: %v", ErrUnencodable, err)
 	}
 	return append(dst, b.Bytes()...), nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 )
 
 // PacketType is a Socket.IO packet type (socket.io-protocol v5).
@@ -201,27 +202,64 @@ func (e encoded) size() int {
 }
 
 // encodeEvent encodes an EVENT packet of ev and args (or an ACK of args
-// when typ is AckPacket and ev is ""), choosing the binary form when an
+// when typ is PacketAck and ev is ""), choosing the binary form when an
 // argument holds binary.
 func encodeEvent(typ PacketType, nsp string, id int64, ev string, args []any) (encoded, error) {
+	return appendEvent(make([]byte, 0, 64), typ, nsp, id, ev, args)
+}
+
+// appendEvent is encodeEvent writing into dst. The header is written for a
+// packet without attachments and written again in the rare case one turns
+// up, so that the common packet is encoded in one pass into one buffer.
+func appendEvent(dst []byte, typ PacketType, nsp string, id int64, ev string, args []any) (encoded, error) {
 	var att [][]byte
-	data := make([]byte, 0, 64)
-	data = append(data, '[')
+	dst = appendHeader(dst, typ, 0, nsp, id)
+	start := len(dst)
+	dst = append(dst, '[')
 	if typ == PacketEvent {
-		data = appendString(data, ev)
+		dst = appendString(dst, ev)
 	}
 	for i, a := range args {
 		if i > 0 || typ == PacketEvent {
-			data = append(data, ',')
+			dst = append(dst, ',')
 		}
 		var err error
-		if data, err = appendValue(data, a, &att, 1); err != nil {
+		if dst, err = appendValue(dst, a, &att, 1); err != nil {
 			return encoded{}, err
 		}
 	}
-	data = append(data, ']')
+	dst = append(dst, ']')
+	if len(att) == 0 {
+		return encoded{text: dst}, nil
+	}
+	data := dst[start:]
 	head := appendHeader(make([]byte, 0, 16+len(data)), typ, len(att), nsp, id)
 	return encoded{text: append(head, data...), att: att}, nil
+}
+
+// scratch recycles the buffers text packets are encoded into before they
+// are framed (the frame is a copy).
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// maxScratch keeps one large packet from pinning its buffer in the pool.
+const maxScratch = 64 << 10
+
+// sendEvent encodes an event or an ack in a pooled buffer and writes it to
+// c: the buffer goes back to the pool unless the packet has attachments
+// (which keep referring to it).
+func sendEvent(c *client, typ PacketType, nsp string, id int64, ev string, args []any, volatile bool) (bool, error) {
+	bp := scratch.Get().(*[]byte)
+	enc, err := appendEvent((*bp)[:0], typ, nsp, id, ev, args)
+	if err != nil {
+		scratch.Put(bp)
+		return false, err
+	}
+	ok := c.write(enc, volatile)
+	if len(enc.att) == 0 && cap(enc.text) <= maxScratch {
+		*bp = enc.text[:0]
+		scratch.Put(bp)
+	}
+	return ok, nil
 }
 
 // encodePacket encodes a Packet (its Data is [event, args...] for events).

@@ -154,22 +154,24 @@ func (rs *rigServer) countMiddleware(s *Socket) error {
 }
 
 // serveEngine serves Socket.IO, and emits a burst of five "stream" events
-// into every upgrade: after each poll of a session whose WebSocket upgrade
-// has begun, before the poll's answer leaves (net/http sends a small answer
-// when the handler returns). After the last poll, the client sends the
-// upgrade packet: the events of that burst wait in the polling buffer
-// meanwhile, and must reach the client once, in order, over the new
-// WebSocket.
+// into every upgrade: once the WebSocket's handshake is done, and after
+// each poll answered from then on, before the poll's answer leaves (net/http
+// sends a small answer when the handler returns). The client's last poll
+// may have been answered before its WebSocket request arrived (they travel
+// on different connections), hence the first burst. The events of the last
+// burst wait in the polling buffer until the client sends the upgrade
+// packet, and must reach the client once, in order, over the new WebSocket.
 func (rs *rigServer) serveEngine(w http.ResponseWriter, req *http.Request) {
 	q := req.URL.Query()
 	sid := q.Get("sid")
-	if sid != "" && q.Get("transport") == "websocket" {
+	transport := q.Get("transport")
+	if sid != "" && transport == "websocket" {
 		rs.mu.Lock()
 		rs.upgrading[sid] = true
 		rs.mu.Unlock()
 	}
 	rs.io.ServeHTTP(w, req)
-	if sid == "" || q.Get("transport") != "polling" || req.Method != http.MethodGet {
+	if sid == "" || (transport == "polling" && req.Method != http.MethodGet) {
 		return
 	}
 	rs.mu.Lock()

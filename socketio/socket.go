@@ -241,7 +241,8 @@ func (s *Socket) onPacket(h header, att [][]byte) error {
 		if h.payload == nil {
 			return nil // no name: Node dispatches it to no handler
 		}
-		spans, err := splitArray(h.payload)
+		var buf [4][2]int
+		spans, err := splitArray(buf[:0], h.payload)
 		if err != nil {
 			return err
 		}
@@ -261,8 +262,9 @@ func (s *Socket) onPacket(h header, att [][]byte) error {
 		// no callback is found: both as in Node.
 		var spans [][2]int
 		if h.payload != nil {
+			var buf [4][2]int
 			var err error
-			if spans, err = splitArray(h.payload); err != nil {
+			if spans, err = splitArray(buf[:0], h.payload); err != nil {
 				return err
 			}
 			if err := checkPlaceholders(h.payload, att); err != nil {
@@ -385,15 +387,11 @@ func (s *Socket) send(ev string, args []any, id int64, volatile bool) error {
 		p := &Packet{Type: PacketEvent, Nsp: s.nsp.name, ID: noID, Data: append([]any{ev}, args...)}
 		return s.nsp.adapter.Broadcast(p, BroadcastOptions{Rooms: []string{s.id}, Flags: BroadcastFlags{Volatile: volatile}})
 	}
-	enc, err := encodeEvent(PacketEvent, s.nsp.name, id, ev, args)
-	if err != nil {
-		return err
-	}
 	if s.watchesOutgoing.Load() {
 		s.notifyOutgoing(ev, args)
 	}
-	s.cl.write(enc, volatile)
-	return nil
+	_, err := sendEvent(s.cl, PacketEvent, s.nsp.name, id, ev, args, volatile)
+	return err
 }
 
 // notifyOutgoing calls the OnAnyOutgoing handlers.

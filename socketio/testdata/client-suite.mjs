@@ -217,8 +217,9 @@ scenario("order-across-upgrade", async (url) => {
   assert.deepEqual(items.map((e) => e.args[0].n), [...Array(total).keys()], "server to client: once each, in order");
   if (mode === "upgrade") {
     assert.equal(duringUpgrade, 5);
-    // The server emits five events after each poll of the upgrade; those
-    // after the last poll wait for the upgrade to complete.
+    // The server emits five events when the WebSocket arrives and after
+    // each poll from then on; those after the last poll wait for the
+    // upgrade to complete.
     const burst = items.filter((e) => e.args[0].during);
     assert.ok(burst.length >= 5 && burst.length % 5 === 0, `${burst.length} events emitted during the upgrade`);
     const last = burst.slice(-5);
