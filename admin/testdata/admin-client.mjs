@@ -115,7 +115,13 @@ const scenarios = {
     const c = client({ transports: ["polling"] });
     await waitFor(c, "connect");
     await c.emitWithAck("hello", "x".repeat(100));
-    const [stats] = await waitFor(a, "server_stats", (s) => s.clientsCount === 2 && s.aggregatedEvents.some((e) => e.type === "rawConnection"));
+    // A report made between the client's handshake and its CONNECT counts
+    // the engine connection but not yet the socket: wait for one after both.
+    const [stats] = await waitFor(
+      a,
+      "server_stats",
+      (s) => s.clientsCount === 2 && s.namespaces.some((n) => n.name === "/" && n.socketsCount === 1) && s.aggregatedEvents.some((e) => e.type === "rawConnection"),
+    );
     assert.deepEqual(Object.keys(stats), ["serverId", "hostname", "pid", "uptime", "clientsCount", "pollingClientsCount", "aggregatedEvents", "namespaces"]);
     assert.equal(stats.serverId, arg.serverId);
     assert.equal(typeof stats.hostname, "string");
