@@ -71,3 +71,26 @@ func TestPollingBodyDecodedAsUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestPollingMaxQueueBoundsTheBacklog checks the slow-consumer bound of a
+// polling session: what comes between two polls goes at the next one,
+// however large (a relayed 1 MB binary is 1.4 MB of base64), and only a
+// message written while MaxQueue bytes wait closes the session.
+func TestPollingMaxQueueBoundsTheBacklog(t *testing.T) {
+	ts := startServer(t, Config{MaxQueue: 1000})
+	url := ts.openPolling(t)
+	big := "4" + strings.Repeat("x", 3000)
+	if status, body := post(t, url, big); status != 200 || body != "ok" {
+		t.Fatalf("post: %d %q", status, body)
+	}
+	if status, body := get(t, url); status != 200 || body != big {
+		t.Fatalf("poll: %d, %d bytes, want the %d-byte message", status, len(body), len(big))
+	}
+	// Three echoes before the next poll: the first two go in (600 bytes
+	// wait when the second comes), the third finds 1,202 waiting.
+	a, b := "4"+strings.Repeat("a", 600), "4"+strings.Repeat("b", 600)
+	if status, body := post(t, url, a+"\x1e"+b+"\x1e4c"); status != 200 || body != "ok" {
+		t.Fatalf("post: %d %q", status, body)
+	}
+	waitReasons(t, ts.h, ReasonTransportError)
+}

@@ -31,10 +31,11 @@ type Config struct {
 	// get 413, larger WebSocket messages close the connection with 1009.
 	// default: 1,000,000
 	MaxPayload int64
-	// MaxQueue is the most bytes that may wait for a client (a polling
-	// session between two polls, or a WebSocket the kernel does not take
-	// at once); beyond it the session is closed as a slow consumer.
-	// default: 1 MiB
+	// MaxQueue bounds what may wait for a client (a polling session
+	// between two polls, or a WebSocket the kernel does not take at once):
+	// a message written while MaxQueue bytes or more wait closes the
+	// session as a slow consumer. A single message larger than MaxQueue
+	// still goes. default: 1 MiB
 	MaxQueue int
 	// Transports are the transports clients may use. default: polling and
 	// websocket

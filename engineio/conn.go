@@ -297,7 +297,10 @@ func (c *Conn) writePolling(seg []byte, volatile bool, onWS func(*wstransport.Co
 		c.mu.Unlock()
 		return false
 	}
-	if len(c.poll.buf)+len(seg) > c.srv.cfg.MaxQueue {
+	// Between two polls a client is not behind: it gets what came at the
+	// next poll, however large. Only a backlog that has reached MaxQueue
+	// (a client that stopped polling) closes it.
+	if len(c.poll.buf) >= c.srv.cfg.MaxQueue {
 		c.mu.Unlock()
 		c.srv.log.Warn("engineio: closing a slow polling client", "sid", c.id, "queued", len(c.poll.buf), "max", c.srv.cfg.MaxQueue)
 		go c.closeNow(ReasonTransportError, false)

@@ -19,7 +19,8 @@
 //     goroutine under a write deadline. Priority writes (heartbeats) go
 //     ahead of the backlog.
 //   - Slow consumers: a Volatile write is dropped while a connection has a
-//     backlog; a connection whose backlog exceeds Config.MaxQueue, or does
+//     backlog; a connection whose backlog has reached Config.MaxQueue when
+//     another message comes, or that does
 //     not drain within Config.WriteTimeout, is closed with the reason
 //     "slow consumer" (its Handler hears the error). Both are counted.
 //   - Closing: like Node's ws, Close sends a close frame without a status

@@ -97,10 +97,10 @@ func (t *outbound) send(b []byte, kind Kind) bool {
 		t.mu.Unlock()
 		return true
 	}
-	if kind != kindClose && t.queued+len(b) > t.srv.cfg.MaxQueue {
+	if kind != kindClose && t.queued >= t.srv.cfg.MaxQueue {
 		queued := t.queued
 		t.mu.Unlock()
-		t.slowConsumer(reasonQueueFull, fmt.Errorf("wstransport: slow consumer: write queue would exceed %d bytes (%d queued)", t.srv.cfg.MaxQueue, queued))
+		t.slowConsumer(reasonQueueFull, fmt.Errorf("wstransport: slow consumer: %d bytes queued, the limit is %d", queued, t.srv.cfg.MaxQueue))
 		return false
 	}
 	t.queue = append(t.queue, b)

@@ -4,17 +4,28 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"log/slog"
 	"net"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // pipeConn is a Conn over one end of a synchronous pipe: nothing is written
 // until the test reads, a client that is always behind.
 func pipeConn(t *testing.T) (*Conn, net.Conn) {
 	t.Helper()
+	return pipeConnWith(t, Config{})
+}
+
+// pipeConnWith is pipeConn with a configuration.
+func pipeConnWith(t *testing.T, cfg Config) (*Conn, net.Conn) {
+	t.Helper()
 	server, client := net.Pipe()
+	cfg.GoroutineReader = true
+	cfg.Logger = slog.New(slog.DiscardHandler)
 	c := &Conn{}
-	c.outbound = outbound{srv: New(Config{GoroutineReader: true}), nc: server, c: c}
+	c.outbound = outbound{srv: New(cfg), nc: server, c: c}
 	t.Cleanup(func() {
 		c.finish()
 		_ = client.Close()
@@ -82,4 +93,31 @@ func TestVolatileDroppedOnlyWithBacklog(t *testing.T) {
 	if got := string(readServerFrame(t, client)); got != "4first" {
 		t.Fatalf("read %q", got)
 	}
+}
+
+// TestMaxQueueBoundsTheBacklog checks the slow-consumer bound: a message
+// larger than MaxQueue goes to a connection with nothing waiting (a relayed
+// 1 MB binary must reach a client that keeps up), and a message written
+// while MaxQueue bytes wait closes the connection.
+func TestMaxQueueBoundsTheBacklog(t *testing.T) {
+	tr, client := pipeConnWith(t, Config{MaxQueue: 1000})
+	big := bytes.Repeat([]byte{'b'}, 5000)
+	if !tr.send(appendFrame(nil, opBinary, big), Data) {
+		t.Fatal("a message larger than MaxQueue was refused with nothing queued")
+	}
+	// The pipe takes nothing until the client reads: 5,000 bytes wait.
+	if tr.send(appendFrame(nil, opText, []byte("4late")), Data) {
+		t.Fatal("a message was queued behind a backlog above MaxQueue")
+	}
+	tr.mu.Lock()
+	closed := tr.done
+	tr.mu.Unlock()
+	if !closed {
+		t.Fatal("the connection was not closed as a slow consumer")
+	}
+	if n := testutil.ToFloat64(tr.srv.metrics.slowCloses.WithLabelValues(reasonQueueFull)); n != 1 {
+		t.Fatalf("slow-consumer closes counted: %v, want 1", n)
+	}
+	// What was queued before is not read back: the connection is gone.
+	_ = client.Close()
 }

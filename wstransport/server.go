@@ -15,9 +15,11 @@ type Config struct {
 	// larger one closes the connection with 1009. Use the engine's
 	// maxHttpBufferSize. default: 1,000,000
 	MaxPayload int64
-	// MaxQueue is the most bytes a connection may have waiting to be
-	// written; above it the connection is closed as a slow consumer.
-	// default: 1 MiB
+	// MaxQueue bounds a connection's backlog: a message written while
+	// MaxQueue bytes or more wait closes the connection as a slow
+	// consumer. A message larger than MaxQueue still goes to a connection
+	// that is not that far behind (the bound is on falling behind, not on
+	// message size). default: 1 MiB
 	MaxQueue int
 	// WriteTimeout is how long a connection's backlog may take to drain
 	// before it is closed as a slow consumer. default: 10s
