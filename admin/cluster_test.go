@@ -70,6 +70,9 @@ func TestCluster(t *testing.T) {
 			dev := Config{NoAuth: true, Mode: Development}
 			cfg1, cfg2 := dev, dev
 			cfg1.ServerID, cfg2.ServerID = "parley-1", "parley-2"
+			// Read-only concerns the dashboards of parley-2 only: the others
+			// steer its sockets all the same.
+			cfg2.ReadOnly = true
 			p1 := startClusterNode(t, srv.Client(t), mode.build, cfg1)
 			p2 := startClusterNode(t, srv.Client(t), mode.build, cfg2)
 			js := startInstrumented(t, map[string]any{"auth": false, "mode": "development", "serverId": "node-1"},
@@ -84,6 +87,7 @@ func TestCluster(t *testing.T) {
 				"servers": all,
 				"remotes": []map[string]any{{"url": p2.url, "serverId": "parley-2"}},
 			})
+			runScript(t, p1, "cluster-readonly", map[string]any{"other": p2.url, "servers": all})
 		})
 	}
 }

@@ -325,6 +325,7 @@ const scenarios = {
     a.on("server_stats", (s) => reports.push(s));
     for (const id of arg.servers) await waitFor(a, "server_stats", (s) => s.serverId === id);
     const rooms = async (c) => (await c.emitWithAck("rooms")).sort();
+    const ids = [];
     const joined = (id, room) => waitFor(a, "room_joined", (nsp, r, i) => nsp === "/" && r === room && i === id);
     const left = (id, room) => waitFor(a, "room_left", (nsp, r, i) => nsp === "/" && r === room && i === id);
     const checkDated = async (wait, want, where) => {
@@ -355,11 +356,13 @@ const scenarios = {
       await checkDated(left(c1.id, "room1"), ["/", "room1", c1.id], where);
 
       // Events, binary included, as the remote node saw them.
-      assert.equal(await c1.emitWithAck("hello", 1, "2", Buffer.from([3, 4])), "123");
+      const payload = [1, "2", Buffer.from([3, 4]), { nested: [Buffer.from([5])], n: null }];
+      assert.equal(await c1.emitWithAck("hello", ...payload), "123");
       const received = waitFor(a, "event_received", (nsp, id, args) => id === c1.id && args[0] === "hello");
-      await checkDated(received, ["/", c1.id, ["hello", 1, "2", Buffer.from([3, 4])]], where);
+      await checkDated(received, ["/", c1.id, ["hello", ...payload]], where);
       const sent = waitFor(a, "event_sent", (nsp, id, args) => id === c1.id && args[0] === "hello-back");
-      await checkDated(sent, ["/", c1.id, ["hello-back", 1, "2", Buffer.from([3, 4])]], where);
+      await checkDated(sent, ["/", c1.id, ["hello-back", ...payload]], where);
+      ids.push(c1.id);
 
       // all_sockets, for a dashboard that comes now, and the node's stats.
       const c2 = connect("/", { transports: ["websocket"] }, url);
@@ -409,6 +412,7 @@ const scenarios = {
       assert.deepEqual(await waitFor(c2, "cmd"), ["to-everyone"], where);
 
       const [id1, id2] = [c1.id, c2.id];
+      ids.push(id2);
       a.emit("_disconnect", "/", false, id1);
       assert.deepEqual(await waitFor(c1, "disconnect"), ["io server disconnect"], where);
       await checkDated(
@@ -436,6 +440,14 @@ const scenarios = {
       assert.ok(reasons.every((r) => typeof r === "string" && r !== ""), `${serverId}: ${JSON.stringify(s)}`);
     }
 
+    // Each report came once: the checks took all there was of these.
+    const taken = (e) =>
+      (e.event === "socket_connected" && ids.includes(e.args[0].id)) ||
+      (e.event === "socket_disconnected" && ids.includes(e.args[1])) ||
+      (e.event === "event_received" && ids.includes(e.args[1]) && e.args[2][0] === "hello") ||
+      (e.event === "event_sent" && ids.includes(e.args[1]) && e.args[2][0] === "hello-back");
+    assert.deepEqual(a.events.filter(taken), [], "reports came twice");
+
     // Every report, whichever node made it, has instrument's fields, and
     // those of the remote nodes counted their clients' connections.
     const statsKeys = ["aggregatedEvents", "clientsCount", "hostname", "namespaces", "pid", "pollingClientsCount", "serverId", "uptime"];
@@ -451,6 +463,39 @@ const scenarios = {
       const events = reports.filter((s) => s.serverId === serverId).flatMap((s) => s.aggregatedEvents);
       assert.ok(events.some((e) => e.type === "rawConnection"), `${serverId}: ${JSON.stringify(events)}`);
     }
+  },
+
+  // A dashboard on a read-only node sees the cluster but steers nothing,
+  // here or elsewhere. arg: {other: the URL of a read-only node, servers:
+  // the serverId of every node}.
+  async ["cluster-readonly"]() {
+    const a = admin();
+    await waitFor(a, "config");
+    const ro = admin({}, arg.other);
+    const [config] = await waitFor(ro, "config");
+    assert.deepEqual(config.supportedFeatures, ["AGGREGATED_EVENTS", "ALL_EVENTS"]);
+    for (const id of arg.servers) await waitFor(ro, "server_stats", (s) => s.serverId === id);
+    for (const id of arg.servers) await waitFor(a, "server_stats", (s) => s.serverId === id);
+    // The commands aim at the dashboard of this node. Had the read-only
+    // node taken them, it would have published them before answering the
+    // barrier, and so before reporting the event of its client that
+    // follows: this dashboard would get them before that report.
+    ro.emit("emit", "/admin", a.id, "probe");
+    ro.emit("emit", "/admin", null, "probe");
+    ro.emit("join", "/admin", "ro-room", a.id);
+    ro.emit("leave", "/admin", a.id, a.id);
+    ro.emit("_disconnect", "/admin", false, a.id);
+    ro.emit("_disconnect", "/admin", true, null);
+    await barrier(ro);
+    const c = connect("/", { transports: ["websocket"] }, arg.other);
+    await waitFor(c, "connect");
+    await c.emitWithAck("hello", "after");
+    await waitFor(a, "event_received", (nsp, id, args) => id === c.id && args[0] === "hello");
+    assert.ok(a.connected && ro.connected);
+    assert.ok(!names(a).includes("probe") && !names(ro).includes("probe"));
+    const steered = (e) =>
+      (e.event === "room_joined" && e.args[1] === "ro-room") || (e.event === "room_left" && e.args[0] === "/admin" && e.args[2] === a.id);
+    assert.deepEqual(a.events.filter(steered), []);
   },
 
   // A closed admin UI turns dashboards away.
