@@ -391,6 +391,9 @@ const scenarios = {
       // The commands, by socket id and by room.
       a.emit("emit", "/", c1.id, "cmd", "by-id", Buffer.from([1, 2]));
       assert.deepEqual(await waitFor(c1, "cmd"), ["by-id", Buffer.from([1, 2])], where);
+      // A broadcast counts as sent to each socket it reaches.
+      const cmdSent = waitFor(a, "event_sent", (nsp, id, args) => id === c1.id && args[0] === "cmd");
+      await checkDated(cmdSent, ["/", c1.id, ["cmd", "by-id", Buffer.from([1, 2])]], where);
       a.emit("join", "/", "room2", c1.id);
       await joined(c1.id, "room2");
       assert.deepEqual(await rooms(c1), [c1.id, "room2"].sort(), where);
