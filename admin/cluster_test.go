@@ -46,10 +46,10 @@ func startClusterNode(t *testing.T, rdb redis.UniversalClient, build func(redis.
 			t.Errorf("closing the adapter: %v", err)
 		}
 	})
-	// The scenarios wait for every node's stats before anything else: a
-	// node's stats reach the others once its subscriptions are up.
-	n := startNodeWith(t, cfg, socketio.Config{Adapter: an.NewAdapter})
-	return n
+	// Not waiting for the adapter to be ready: the scenarios wait for every
+	// node's stats before anything else, which reach the others once its
+	// subscriptions are up.
+	return startNodeWith(t, cfg, socketio.Config{Adapter: an.NewAdapter})
 }
 
 // TestCluster runs, for each adapter, a cluster of two Parley nodes and a
@@ -58,7 +58,8 @@ func startClusterNode(t *testing.T, rdb redis.UniversalClient, build func(redis.
 // a Parley node sees the stats of the three servers, the sockets of the
 // two others with their details, their events (binary included), and
 // steers them by id and by room; then a dashboard on the Node.js node does
-// the same with the sockets of a Parley node.
+// the same with the sockets of a Parley node; last, a dashboard on the
+// read-only Parley node watches but steers nothing.
 func TestCluster(t *testing.T) {
 	srv := redistest.Start(t)
 	for _, mode := range clusterModes {
