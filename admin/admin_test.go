@@ -30,8 +30,16 @@ type node struct {
 // 100 ms), at a local URL; everything stops with the test.
 func startNode(t *testing.T, cfg Config) *node {
 	t.Helper()
+	return startNodeWith(t, cfg, socketio.Config{})
+}
+
+// startNodeWith is startNode with the server configured by scfg (an
+// adapter, for a node of a cluster).
+func startNodeWith(t *testing.T, cfg Config, scfg socketio.Config) *node {
+	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
-	io := socketio.New(socketio.Config{Logger: quiet})
+	scfg.Logger = quiet
+	io := socketio.New(scfg)
 	testApp(io)
 	if cfg.Logger == nil {
 		cfg.Logger = quiet

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"testing"
 	"time"
@@ -14,12 +15,14 @@ import (
 
 // startInstrumented runs testdata/instrumented.mjs, Node's socket.io with
 // instrument(io, options), and returns it as a node to run scenarios
-// against.
-func startInstrumented(t *testing.T, options map[string]any) *node {
+// against. env is added to the script's environment (REDIS_URL, ADAPTER).
+func startInstrumented(t *testing.T, options map[string]any, env ...string) *node {
 	t.Helper()
 	nodetest.Require(t)
 	opts, _ := json.Marshal(options)
 	cmd := exec.Command("node", "testdata/instrumented.mjs", string(opts))
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

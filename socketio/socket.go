@@ -450,21 +450,41 @@ func (s *Socket) Disconnect(close bool) {
 		s.cl.disconnectAll()
 		return
 	}
+	// The close is claimed before the DISCONNECT packet goes out: the
+	// client may close its connection as soon as it reads the packet, and
+	// that close, handled on another goroutine, must not get to report
+	// "transport close" first (Node, on one thread, runs _onclose before
+	// anything else can happen).
+	if !s.claimClose() {
+		return
+	}
 	s.cl.writePacket(&Packet{Type: PacketDisconnect, Nsp: s.nsp.name, ID: noID})
-	s.onClose(ReasonServerNamespaceDisconnect)
+	s.closeClaimed(ReasonServerNamespaceDisconnect)
 }
 
 // onClose disconnects the socket: the disconnecting handlers, in its rooms
 // still; the state kept for recovery; then it leaves its rooms and the
 // disconnect handlers run.
 func (s *Socket) onClose(reason DisconnectReason) {
+	if s.claimClose() {
+		s.closeClaimed(reason)
+	}
+}
+
+// claimClose reports whether the caller is the one to close the socket: it
+// is connected and no close has begun.
+func (s *Socket) claimClose() bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.connected || s.closing {
-		s.mu.Unlock()
-		return
+		return false
 	}
 	s.closing = true
-	s.mu.Unlock()
+	return true
+}
+
+// closeClaimed is onClose after claimClose.
+func (s *Socket) closeClaimed(reason DisconnectReason) {
 	for _, h := range hooksOf[func(DisconnectReason)](s, hookDisconnecting) {
 		h(reason)
 	}

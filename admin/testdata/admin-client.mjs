@@ -313,6 +313,194 @@ const scenarios = {
     assert.deepEqual(await waitFor(stranger, "connect_error"), ["invalid credentials"]);
   },
 
+  // A dashboard on this node watches and steers the sockets of the other
+  // nodes of a cluster. arg: {servers: [the serverId of every node],
+  // remotes: [{url, serverId}]: the nodes whose sockets it looks at}.
+  async cluster() {
+    const a = admin();
+    await waitFor(a, "config");
+    // A node's stats reach this one once its subscriptions are up: from
+    // then on, nothing the node reports is lost.
+    const reports = [];
+    a.on("server_stats", (s) => reports.push(s));
+    for (const id of arg.servers) await waitFor(a, "server_stats", (s) => s.serverId === id);
+    const rooms = async (c) => (await c.emitWithAck("rooms")).sort();
+    const ids = [];
+    const joined = (id, room) => waitFor(a, "room_joined", (nsp, r, i) => nsp === "/" && r === room && i === id);
+    const left = (id, room) => waitFor(a, "room_left", (nsp, r, i) => nsp === "/" && r === room && i === id);
+    const checkDated = async (wait, want, where) => {
+      const got = await wait;
+      assert.deepEqual(got.slice(0, -1), want, where);
+      assert.ok(isDate(got[got.length - 1]), `${where}: ${got[got.length - 1]}`);
+    };
+
+    for (const { url, serverId } of arg.remotes) {
+      const where = `${serverId} (${url})`;
+      // A client that starts with polling and upgrades.
+      const c1 = connect("/", {}, url);
+      await waitFor(c1, "connect");
+      const [s, at] = await waitFor(a, "socket_connected", (s) => s.id === c1.id);
+      checkSerialized(s, "/");
+      assert.equal(s.clientId, c1.io.engine.id.slice(0, 12), where);
+      assert.ok(isDate(at), `${where}: ${at}`);
+      await checkDated(joined(c1.id, c1.id), ["/", c1.id, c1.id], where);
+      const [upgrade] = await waitFor(a, "socket_updated", (u) => u.id === c1.id && u.transport);
+      assert.deepEqual(upgrade, { id: c1.id, nsp: "/", transport: "websocket" }, where);
+
+      await c1.emitWithAck("set-data", { name: "alice" });
+      const [update] = await waitFor(a, "socket_updated", (u) => u.id === c1.id && u.data);
+      assert.deepEqual(update, { id: c1.id, nsp: "/", data: { name: "alice" } }, where);
+      await c1.emitWithAck("join", "room1");
+      await checkDated(joined(c1.id, "room1"), ["/", "room1", c1.id], where);
+      await c1.emitWithAck("leave", "room1");
+      await checkDated(left(c1.id, "room1"), ["/", "room1", c1.id], where);
+
+      // Events, binary included, as the remote node saw them.
+      const payload = [1, "2", Buffer.from([3, 4]), { nested: [Buffer.from([5])], n: null }];
+      assert.equal(await c1.emitWithAck("hello", ...payload), "123");
+      const received = waitFor(a, "event_received", (nsp, id, args) => id === c1.id && args[0] === "hello");
+      await checkDated(received, ["/", c1.id, ["hello", ...payload]], where);
+      const sent = waitFor(a, "event_sent", (nsp, id, args) => id === c1.id && args[0] === "hello-back");
+      await checkDated(sent, ["/", c1.id, ["hello-back", ...payload]], where);
+      ids.push(c1.id);
+
+      // all_sockets, for a dashboard that comes now, and the node's stats.
+      const c2 = connect("/", { transports: ["websocket"] }, url);
+      await waitFor(c2, "connect");
+      await waitFor(a, "socket_connected", (s) => s.id === c2.id);
+      const a2 = admin();
+      const [sockets] = await waitFor(a2, "all_sockets");
+      a2.disconnect();
+      for (const c of [c1, c2]) {
+        const found = sockets.find((s) => s.id === c.id);
+        assert.ok(found, `${where}: ${c.id} is not in all_sockets ${JSON.stringify(sockets)}`);
+        checkSerialized(found, "/");
+        assert.equal(found.clientId, c.io.engine.id.slice(0, 12), where);
+        assert.equal(found.transport, "websocket", where);
+        assert.deepEqual(found.rooms, [c.id], where);
+      }
+      assert.deepEqual(sockets.find((s) => s.id === c1.id).data, { name: "alice" }, where);
+      assert.deepEqual(sockets.find((s) => s.id === c2.id).data, {}, where);
+      const [stats] = await waitFor(
+        a,
+        "server_stats",
+        (st) => st.serverId === serverId && st.namespaces.some((n) => n.name === "/" && n.socketsCount === 2),
+      );
+      assert.ok(stats.clientsCount >= 2, `${where}: ${JSON.stringify(stats)}`);
+
+      // The commands, by socket id and by room.
+      a.emit("emit", "/", c1.id, "cmd", "by-id", Buffer.from([1, 2]));
+      assert.deepEqual(await waitFor(c1, "cmd"), ["by-id", Buffer.from([1, 2])], where);
+      // A broadcast counts as sent to each socket it reaches.
+      const cmdSent = waitFor(a, "event_sent", (nsp, id, args) => id === c1.id && args[0] === "cmd");
+      await checkDated(cmdSent, ["/", c1.id, ["cmd", "by-id", Buffer.from([1, 2])]], where);
+      a.emit("join", "/", "room2", c1.id);
+      await joined(c1.id, "room2");
+      assert.deepEqual(await rooms(c1), [c1.id, "room2"].sort(), where);
+      assert.deepEqual(await rooms(c2), [c2.id], where);
+      a.emit("emit", "/", "room2", "cmd", "by-room");
+      assert.deepEqual(await waitFor(c1, "cmd"), ["by-room"], where);
+      a.emit("join", "/", "room3", "room2");
+      await joined(c1.id, "room3");
+      a.emit("leave", "/", "room2", c1.id);
+      await left(c1.id, "room2");
+      a.emit("leave", "/", "room3", "room3");
+      await left(c1.id, "room3");
+      assert.deepEqual(await rooms(c1), [c1.id], where);
+      a.emit("join", "/", "everyone", null);
+      await joined(c1.id, "everyone");
+      await joined(c2.id, "everyone");
+      a.emit("emit", "/", "everyone", "cmd", "to-everyone");
+      assert.deepEqual(await waitFor(c1, "cmd"), ["to-everyone"], where);
+      assert.deepEqual(await waitFor(c2, "cmd"), ["to-everyone"], where);
+
+      const [id1, id2] = [c1.id, c2.id];
+      ids.push(id2);
+      a.emit("_disconnect", "/", false, id1);
+      assert.deepEqual(await waitFor(c1, "disconnect"), ["io server disconnect"], where);
+      await checkDated(
+        waitFor(a, "socket_disconnected", (nsp, id) => id === id1),
+        ["/", id1, "server namespace disconnect"],
+        where,
+      );
+      assert.ok(c2.connected, where);
+      a.emit("join", "/", "last", id2);
+      await joined(id2, "last");
+      a.emit("_disconnect", "/", true, "last");
+      assert.deepEqual(await waitFor(c2, "disconnect"), ["io server disconnect"], where);
+      await checkDated(
+        waitFor(a, "socket_disconnected", (nsp, id) => id === id2),
+        ["/", id2, "server namespace disconnect"],
+        where,
+      );
+    }
+    assert.ok(a.connected, "the dashboard stays");
+    // The remote nodes count their clients' disconnections, with the
+    // reason, in a report to come.
+    for (const { serverId } of arg.remotes) {
+      const [s] = await waitFor(a, "server_stats", (s) => s.serverId === serverId && s.aggregatedEvents.some((e) => e.type === "rawDisconnection"));
+      const reasons = s.aggregatedEvents.filter((e) => e.type === "rawDisconnection").map((e) => e.subType);
+      assert.ok(reasons.every((r) => typeof r === "string" && r !== ""), `${serverId}: ${JSON.stringify(s)}`);
+    }
+
+    // Each report came once: the checks took all there was of these.
+    const taken = (e) =>
+      (e.event === "socket_connected" && ids.includes(e.args[0].id)) ||
+      (e.event === "socket_disconnected" && ids.includes(e.args[1])) ||
+      (e.event === "event_received" && ids.includes(e.args[1]) && e.args[2][0] === "hello") ||
+      (e.event === "event_sent" && ids.includes(e.args[1]) && e.args[2][0] === "hello-back");
+    assert.deepEqual(a.events.filter(taken), [], "reports came twice");
+
+    // Every report, whichever node made it, has instrument's fields, and
+    // those of the remote nodes counted their clients' connections.
+    const statsKeys = ["aggregatedEvents", "clientsCount", "hostname", "namespaces", "pid", "pollingClientsCount", "serverId", "uptime"];
+    for (const s of reports) {
+      assert.deepEqual(Object.keys(s).sort(), statsKeys, JSON.stringify(s));
+      for (const e of s.aggregatedEvents) {
+        const keys = e.subType === undefined ? ["count", "timestamp", "type"] : ["count", "subType", "timestamp", "type"];
+        assert.deepEqual(Object.keys(e).sort(), keys, JSON.stringify(s));
+        assert.equal(e.timestamp % 1000, 0, JSON.stringify(s));
+      }
+    }
+    for (const { serverId } of arg.remotes) {
+      const events = reports.filter((s) => s.serverId === serverId).flatMap((s) => s.aggregatedEvents);
+      assert.ok(events.some((e) => e.type === "rawConnection"), `${serverId}: ${JSON.stringify(events)}`);
+    }
+  },
+
+  // A dashboard on a read-only node sees the cluster but steers nothing,
+  // here or elsewhere. arg: {other: the URL of a read-only node, servers:
+  // the serverId of every node}.
+  async ["cluster-readonly"]() {
+    const a = admin();
+    await waitFor(a, "config");
+    const ro = admin({}, arg.other);
+    const [config] = await waitFor(ro, "config");
+    assert.deepEqual(config.supportedFeatures, ["AGGREGATED_EVENTS", "ALL_EVENTS"]);
+    for (const id of arg.servers) await waitFor(ro, "server_stats", (s) => s.serverId === id);
+    for (const id of arg.servers) await waitFor(a, "server_stats", (s) => s.serverId === id);
+    // The commands aim at the dashboard of this node. Had the read-only
+    // node taken them, it would have published them before answering the
+    // barrier, and so before reporting the event of its client that
+    // follows: this dashboard would get them before that report.
+    ro.emit("emit", "/admin", a.id, "probe");
+    ro.emit("emit", "/admin", null, "probe");
+    ro.emit("join", "/admin", "ro-room", a.id);
+    ro.emit("leave", "/admin", a.id, a.id);
+    ro.emit("_disconnect", "/admin", false, a.id);
+    ro.emit("_disconnect", "/admin", true, null);
+    await barrier(ro);
+    const c = connect("/", { transports: ["websocket"] }, arg.other);
+    await waitFor(c, "connect");
+    await c.emitWithAck("hello", "after");
+    await waitFor(a, "event_received", (nsp, id, args) => id === c.id && args[0] === "hello");
+    assert.ok(a.connected && ro.connected);
+    assert.ok(!names(a).includes("probe") && !names(ro).includes("probe"));
+    const steered = (e) =>
+      (e.event === "room_joined" && e.args[1] === "ro-room") || (e.event === "room_left" && e.args[0] === "/admin" && e.args[2] === a.id);
+    assert.deepEqual(a.events.filter(steered), []);
+  },
+
   // A closed admin UI turns dashboards away.
   async closed() {
     const a = admin();
