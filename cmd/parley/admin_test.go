@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +233,31 @@ func TestAdminClusterSharesSessionsAndStats(t *testing.T) {
 	out := nodetest.Run(t, time.Minute, "testdata/admin-dashboard.mjs", "cluster", n1.url, n2.url, "admin", adminPassword, "node-1", "node-2")
 	if !strings.Contains(out, "PASS cluster") {
 		t.Fatalf("admin-dashboard.mjs cluster:\n%s", out)
+	}
+}
+
+// TestAdminDashboardInChromiumOnTwoNodes drives the real dashboard, served
+// by node 1 of a two-node cluster on one Redis, in Chromium
+// (testdata/admin-browser.mjs): an operator logs in and sees both nodes,
+// and the chat sockets and rooms of both. The screenshots go to artifacts/
+// at the repository root (or $ARTIFACTS_DIR); admin-cluster-dashboard.png
+// is the README's docs/admin-dashboard.png.
+func TestAdminDashboardInChromiumOnTwoNodes(t *testing.T) {
+	requireChromium(t)
+	artifacts := artifactsDir(t)
+	c := startCluster(t, 0)
+	env := adminEnv("PARLEY_REDIS_URL="+c.redis.URL(), "PARLEY_PRESENCE_LEASE="+testLease.String(), "PARLEY_ADMIN_MODE=development")
+	n1 := startBinary(t, append(env, "PARLEY_ADMIN_SERVER_ID=parley-1"))
+	n2 := startBinary(t, append(env, "PARLEY_ADMIN_SERVER_ID=parley-2"))
+	waitReady(t, n1)
+	waitReady(t, n2)
+	out := nodetest.Run(t, 3*time.Minute, "testdata/admin-browser.mjs", n1.url, n2.url, artifacts, "admin", adminPassword, "parley-1", "parley-2")
+	if !strings.Contains(out, "PASS") {
+		t.Fatalf("admin-browser.mjs did not pass:\n%s", out)
+	}
+	for _, shot := range []string{"admin-cluster-servers.png", "admin-cluster-sockets.png", "admin-cluster-dashboard.png"} {
+		if fi, err := os.Stat(filepath.Join(artifacts, shot)); err != nil || fi.Size() == 0 {
+			t.Errorf("screenshot %s missing: %v", shot, err)
+		}
 	}
 }
