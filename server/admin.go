@@ -63,6 +63,9 @@ func (s *Server) startAdmin() error {
 	if cfg.Logger == nil {
 		cfg.Logger = s.log
 	}
+	if cfg.Mode == "" {
+		cfg.Mode = admin.Production // admin's default, named for the log line
+	}
 	a, err := admin.Instrument(s.io, cfg)
 	if err != nil {
 		return err
