@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -217,6 +218,22 @@ func TestAdminLoginWithNodeDashboard(t *testing.T) {
 	out := nodetest.Run(t, time.Minute, "testdata/admin-dashboard.mjs", "login", p.url, "admin", adminPassword, "node-a")
 	if !strings.Contains(out, "PASS login") {
 		t.Fatalf("admin-dashboard.mjs login:\n%s", out)
+	}
+	// The graceful shutdown closes the admin UI too, cleanly.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err // for the clean-up
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running 10 s after SIGTERM:\n%s", p.logs.String())
+	}
+	if logs := p.logs.String(); strings.Contains(logs, "level=ERROR") {
+		t.Fatalf("errors logged:\n%s", logs)
 	}
 }
 
