@@ -15,10 +15,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parley-chat/parley/admin"
 	"github.com/parley-chat/parley/engineio"
 	"github.com/parley-chat/parley/message"
 	"github.com/parley-chat/parley/presence"
@@ -68,6 +70,10 @@ type Config struct {
 	// register the adapter's there too. default: a new registry with the
 	// Go runtime and process collectors
 	Registry *prometheus.Registry
+	// Admin turns on the Socket.IO Admin UI: the admin namespace on the
+	// chat's Socket.IO server while Serve runs, and the dashboard at
+	// /admin/. default: nil, off (nothing instrumented, no /admin/)
+	Admin *AdminConfig
 	// ShutdownTimeout bounds the graceful shutdown. default: 8s
 	ShutdownTimeout time.Duration
 	// Logger receives the server's log lines. default: slog.Default()
@@ -113,7 +119,11 @@ func (c Config) withDefaults() Config {
 		withMiddlewares.RunMiddlewares = true
 		c.SocketIO.Recovery = &withMiddlewares
 	}
-	policy := newOriginPolicy(c.AllowedOrigins)
+	origins := c.AllowedOrigins
+	if c.Admin != nil && c.Admin.HostedDashboard {
+		origins = append(slices.Clip(origins), admin.HostedDashboard)
+	}
+	policy := newOriginPolicy(origins)
 	c.SocketIO.Engine.CORS = &engineio.CORS{AllowOrigin: policy.allowed, Credentials: true}
 	c.SocketIO.Engine.AllowRequest = policy.check
 	if c.SocketIO.Metrics == nil {
@@ -129,6 +139,8 @@ type Server struct {
 	io      *socketio.Server
 	chat    *chat
 	handler http.Handler
+	// admin is the admin UI while Serve runs with Config.Admin set.
+	admin *admin.Admin
 }
 
 // New builds a Server from cfg.
@@ -167,6 +179,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metricsHandler())
+	if s.cfg.Admin != nil {
+		adminRoutes(mux)
+	}
 	mux.Handle("/", s.cfg.Page)
 	return mux
 }
@@ -224,6 +239,10 @@ func (s *Server) Run(ctx context.Context) error {
 // disconnects every client (their disconnect handlers run, so presence is
 // right on the other nodes) and returns within Config.ShutdownTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if err := s.startAdmin(); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	stopWatch := s.watchPresence()
 	defer stopWatch()
@@ -232,7 +251,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("parley: listening", "addr", ln.Addr().String())
 	select {
 	case err := <-served:
-		return err
+		return errors.Join(err, s.closeAdmin())
 	case <-ctx.Done():
 	}
 	s.log.Info("parley: shutting down")
@@ -243,11 +262,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// their sessions.
 	stopped := make(chan error, 1)
 	go func() { stopped <- hs.Shutdown(sctx) }()
+	// The admin UI closes after the engine: its dashboards then see the
+	// transport close, as the chat's clients do, and reconnect (to another
+	// node behind a load balancer) instead of taking admin.Close's
+	// namespace disconnect as final.
 	errEngine := s.io.Close(sctx)
+	errAdmin := s.closeAdmin()
 	errHTTP := <-stopped
 	if errors.Is(errHTTP, context.DeadlineExceeded) {
 		_ = hs.Close()
 	}
 	<-served
-	return errors.Join(errEngine, errHTTP)
+	return errors.Join(errAdmin, errEngine, errHTTP)
 }

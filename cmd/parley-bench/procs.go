@@ -22,6 +22,11 @@ type server struct {
 	url    string
 }
 
+// adminModes are the admin UI's modes of the Go systems: parley-admin and
+// parley-admin-dev measure what the admin UI costs, with no dashboard
+// connected (what a node pays all the time, not while watched).
+var adminModes = map[string]string{"parley": "off", "parley-admin": "production", "parley-admin-dev": "development"}
+
 // startServer starts the Go or Node server on a free port.
 func startServer(system string, o *options) (*server, error) { return startClustered(system, o, "") }
 
@@ -41,12 +46,13 @@ func startClustered(system string, o *options, redisURL string) (*server, error)
 			args = append(args, redisURL)
 		}
 		cmd = exec.Command("node", args...)
-	case "parley":
+	case "parley", "parley-admin", "parley-admin-dev":
 		self, err := os.Executable()
 		if err != nil {
 			return nil, err
 		}
-		args := []string{"serve", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-ping-interval", o.pingInterval.String(), "-ping-timeout", o.pingTimeout.String()}
+		args := []string{"serve", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-ping-interval", o.pingInterval.String(), "-ping-timeout", o.pingTimeout.String(),
+			"-admin", adminModes[system]}
 		if redisURL != "" {
 			args = append(args, "-redis", redisURL)
 		}

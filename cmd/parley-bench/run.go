@@ -38,7 +38,7 @@ type options struct {
 func parseOptions(args []string) (*options, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	o := &options{}
-	systems := fs.String("systems", "parley,node", "servers to measure: parley, node")
+	systems := fs.String("systems", "parley,node", "servers to measure: parley, node, parley-admin (the admin UI on, production mode, no dashboard), parley-admin-dev (development mode)")
 	scenarios := fs.String("scenarios", "memory,fanout1k,fanout5k,fanout2n,echo", "scenarios to run (fanout2n: 1,000 receivers on two nodes joined through Redis); also polling (long-polling clients: echo and broadcasts) and storm (connections opened without a rate limit)")
 	fs.IntVar(&o.reps, "reps", 3, "repetitions of every scenario (medians are reported)")
 	mem := fs.String("mem-conns", "5000,19500", "idle connection counts of the memory scenario")

@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parley-chat/parley/adapter"
+	"github.com/parley-chat/parley/admin"
 	"github.com/parley-chat/parley/engineio"
 	"github.com/parley-chat/parley/socketio"
 	"github.com/parley-chat/parley/wstransport"
@@ -34,7 +36,15 @@ func serveMain(args []string) int {
 	goroutines := fs.Bool("goroutine-reader", false, "read every connection with its own goroutine")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiles of the server under load)")
 	redisURL := fs.String("redis", "", "join the cluster on this Redis (redis:// URL) with Parley's classic adapter")
+	adminMode := fs.String("admin", "off", "the Socket.IO Admin UI: off, production or development (what its cost is measured with)")
+	adminPassword := fs.String("admin-password", "bench", "with -admin: the password of the user admin, for a dashboard watching the run")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	switch *adminMode {
+	case "off", string(admin.Production), string(admin.Development):
+	default:
+		fmt.Fprintf(os.Stderr, "parley-bench serve: -admin: want off, production or development, got %q\n", *adminMode)
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -63,6 +73,21 @@ func serveMain(args []string) int {
 		s.On("broadcast", func(args socketio.Args, _ socketio.Ack) { _ = io.Emit("bcast", args.Values()...) })
 		s.On("echo", func(args socketio.Args, ack socketio.Ack) { _ = ack.Send(args.Values()...) })
 	})
+	var ui *admin.Admin
+	if *adminMode != "off" {
+		// The lowest cost: the hash is made at every start, and its cost
+		// only matters to logins, which the benchmark does not make.
+		hash, err := bcrypt.GenerateFromPassword([]byte(*adminPassword), bcrypt.MinCost)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "parley-bench serve: -admin-password:", err)
+			return 2
+		}
+		ui, err = admin.Instrument(io, admin.Config{Username: "admin", PasswordHash: string(hash), Mode: admin.Mode(*adminMode), Logger: log})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "parley-bench serve:", err)
+			return 1
+		}
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "parley-bench serve:", err)
@@ -92,6 +117,9 @@ func serveMain(args []string) int {
 	defer cancel()
 	_ = hs.Shutdown(sctx)
 	_ = io.Close(sctx)
+	if ui != nil {
+		_ = ui.Close()
+	}
 	_ = ws.Shutdown(sctx)
 	if node != nil {
 		_ = node.Close(sctx)

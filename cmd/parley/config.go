@@ -9,6 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/parley-chat/parley/admin"
+	"github.com/parley-chat/parley/server"
 )
 
 // config is the binary's configuration: flags, each with an environment
@@ -28,6 +33,15 @@ type config struct {
 	// Connection state recovery.
 	recovery       bool
 	recoveryWindow time.Duration
+	// The Socket.IO Admin UI (admin set).
+	admin                bool
+	adminUsername        string
+	adminPasswordHash    string
+	adminAuth            bool
+	adminReadOnly        bool
+	adminMode            admin.Mode
+	adminServerID        string
+	adminHostedDashboard bool
 }
 
 // Adapters --adapter accepts.
@@ -55,6 +69,14 @@ var options = []option{
 	{"session-ttl", "PARLEY_SESSION_TTL", "24h", "how long sessions and message histories live in Redis after their last use"},
 	{"history-limit", "PARLEY_HISTORY_LIMIT", "1000", "messages kept per user, the oldest dropped first"},
 	{"presence-lease", "PARLEY_PRESENCE_LEASE", "15s", "how long a node counts as alive without renewing its presence lease; users of a node that dies go offline within 4/3 of it"},
+	{"admin", "PARLEY_ADMIN", "off", "on: the Socket.IO Admin UI, its dashboard at /admin/ (needs --admin-username and --admin-password, or --admin-auth off)"},
+	{"admin-username", "PARLEY_ADMIN_USERNAME", "", "the admin UI's username"},
+	{"admin-password", "PARLEY_ADMIN_PASSWORD", "", "bcrypt hash of the admin UI's password, not the password itself (make one with: parley hash-password)"},
+	{"admin-auth", "PARLEY_ADMIN_AUTH", "on", "off: anyone who reaches the server can use the admin UI, without credentials"},
+	{"admin-readonly", "PARLEY_ADMIN_READONLY", "off", "on: dashboards watch, their commands (emit, join, leave, disconnect) are refused"},
+	{"admin-mode", "PARLEY_ADMIN_MODE", string(admin.Production), "production (each node's stats every 2 s) or development (also every socket, room and event; costs per event)"},
+	{"admin-server-id", "PARLEY_ADMIN_SERVER_ID", "", "this node's name in the dashboard (default: hostname#pid)"},
+	{"admin-hosted-dashboard", "PARLEY_ADMIN_HOSTED_DASHBOARD", "off", "on: the dashboard hosted at " + admin.HostedDashboard + " may connect too (CORS)"},
 }
 
 // parseConfig reads flags from args with environment fallbacks from getenv.
@@ -70,7 +92,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		values[o.name] = fs.String(o.name, def, fmt.Sprintf("%s (env %s)", o.usage, o.env))
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: parley [flags]\n\nParley serves the private-messaging chat over Socket.IO.\n\nFlags (each falls back to its environment variable):\n")
+		fmt.Fprintf(out, "Usage: parley [flags]\n       parley hash-password < password-file\n\nParley serves the private-messaging chat over Socket.IO.\n\nFlags (each falls back to its environment variable):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -106,7 +128,59 @@ func buildConfig(v map[string]*string) (config, error) {
 	c.recoveryWindow = positiveDuration(&errs, "recovery-window", *v["recovery-window"])
 	c.adapter = *v["adapter"]
 	errs = append(errs, c.checkCluster())
+	c.admin = onOff(&errs, "admin", *v["admin"])
+	c.adminUsername = *v["admin-username"]
+	c.adminPasswordHash = strings.TrimSpace(*v["admin-password"])
+	c.adminAuth = onOff(&errs, "admin-auth", *v["admin-auth"])
+	c.adminReadOnly = onOff(&errs, "admin-readonly", *v["admin-readonly"])
+	c.adminMode = admin.Mode(*v["admin-mode"])
+	c.adminServerID = *v["admin-server-id"]
+	c.adminHostedDashboard = onOff(&errs, "admin-hosted-dashboard", *v["admin-hosted-dashboard"])
+	errs = append(errs, c.checkAdmin())
 	return c, errors.Join(errs...)
+}
+
+// checkAdmin refuses an admin UI that would be open by mistake or could
+// never be logged into. The settings are checked with the admin UI off
+// too, so that a bad one shows before the day it is turned on.
+func (c config) checkAdmin() error {
+	var errs []error
+	if c.adminMode != admin.Production && c.adminMode != admin.Development {
+		errs = append(errs, fmt.Errorf("--admin-mode: want %s or %s, got %q", admin.Production, admin.Development, c.adminMode))
+	}
+	if c.adminPasswordHash != "" {
+		if _, err := bcrypt.Cost([]byte(c.adminPasswordHash)); err != nil {
+			// Most likely the password itself: never echo it.
+			errs = append(errs, errors.New("--admin-password: not a bcrypt hash ($2a$, $2b$ or $2y$...): it takes the hash of the password, not the password; make one with `parley hash-password`"))
+		}
+	}
+	hasCredentials := c.adminUsername != "" || c.adminPasswordHash != ""
+	switch {
+	case !c.adminAuth && hasCredentials:
+		errs = append(errs, errors.New("--admin-auth off with --admin-username or --admin-password: drop the credentials, or turn authentication on"))
+	case c.admin && c.adminAuth && (c.adminUsername == "" || c.adminPasswordHash == ""):
+		errs = append(errs, errors.New("--admin on needs credentials: set --admin-username and --admin-password (a bcrypt hash), or --admin-auth off to let anyone in"))
+	}
+	return errors.Join(errs...)
+}
+
+// adminConfig is the server's admin UI configuration, nil when it is off.
+func (c config) adminConfig(log *slog.Logger) *server.AdminConfig {
+	if !c.admin {
+		return nil
+	}
+	return &server.AdminConfig{
+		Config: admin.Config{
+			Username:     c.adminUsername,
+			PasswordHash: c.adminPasswordHash,
+			NoAuth:       !c.adminAuth,
+			ReadOnly:     c.adminReadOnly,
+			Mode:         c.adminMode,
+			ServerID:     c.adminServerID,
+			Logger:       log,
+		},
+		HostedDashboard: c.adminHostedDashboard,
+	}
 }
 
 // checkCluster refuses combinations that cannot work.

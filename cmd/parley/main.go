@@ -29,6 +29,9 @@ func main() {
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "hash-password" {
+		return hashPassword(args[1:], os.Stdin, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -45,6 +48,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Page:            web.Handler(),
 		Registry:        server.NewRegistry(),
 		Logger:          log,
+	}
+	if scfg.Admin = cfg.adminConfig(log); scfg.Admin != nil && scfg.Admin.NoAuth {
+		log.Warn("parley: the admin UI has no authentication (--admin-auth off): anyone who can reach this server can watch and steer every client from a dashboard")
 	}
 	if cfg.recovery {
 		scfg.SocketIO.Recovery = &socketio.Recovery{MaxDisconnection: cfg.recoveryWindow}

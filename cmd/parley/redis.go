@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parley-chat/parley/adapter"
+	"github.com/parley-chat/parley/admin"
 	"github.com/parley-chat/parley/emitter"
 	"github.com/parley-chat/parley/message"
 	"github.com/parley-chat/parley/presence"
@@ -66,6 +67,12 @@ func joinCluster(c config, cfg *server.Config, log *slog.Logger) (*clusterParts,
 	cfg.SocketIO.Adapter = p.node.NewAdapter
 	cfg.Sessions, cfg.Messages, cfg.Presence = sessions, messages, p.tracker
 	cfg.Announcer = server.NewRedisAnnouncer(ns)
+	if cfg.Admin != nil {
+		// A dashboard behind the load balancer reconnects to any node
+		// with the session id it got from one (instrument's RedisStore
+		// keys, shared with Node.js nodes).
+		cfg.Admin.Sessions = admin.NewRedisStore(rdb, "", 0)
+	}
 	cfg.Ready = func(context.Context) error { return p.node.Ready() }
 	return p, nil
 }
