@@ -16,13 +16,7 @@ import (
 // polling and upgrade to WebSocket, one emits text and binary with an ack,
 // and both receive a binary broadcast, compared byte for byte.
 func TestBrowserBundle(t *testing.T) {
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("Chromium is not installed at %s (Debian: apt-get install chromium); make test installs it", chromium)
-	}
+	nodetest.RequireChromium(t)
 	bundle := filepath.Join(nodetest.Root(t), "node_modules", "socket.io-client", "dist", "socket.io.min.js")
 	if _, err := os.Stat(bundle); err != nil {
 		t.Fatalf("socket.io-client's bundle is missing (run npm ci): %v", err)

@@ -23,7 +23,7 @@ import (
 // operator logs in and sees the node, its sockets and their rooms. The
 // screenshots go to artifacts/ at the repository root (or $ARTIFACTS_DIR).
 func TestDashboardInChromium(t *testing.T) {
-	requireChromium(t)
+	nodetest.RequireChromium(t)
 	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +52,7 @@ func TestDashboardInChromium(t *testing.T) {
 		_ = io.Close(ctx)
 		ts.Close()
 	}()
-	artifacts := artifactsDir(t)
+	artifacts := nodetest.Artifacts(t)
 	out := nodetest.Run(t, 2*time.Minute, "testdata/browser.mjs", ts.URL, artifacts, "admin", "s3cret", "parley-test")
 	if !strings.Contains(out, "PASS") {
 		t.Fatalf("browser.mjs did not pass:\n%s", out)
@@ -62,25 +62,4 @@ func TestDashboardInChromium(t *testing.T) {
 			t.Errorf("screenshot %s missing: %v", shot, err)
 		}
 	}
-}
-
-// requireChromium fails the test unless Chromium is installed.
-func requireChromium(t *testing.T) {
-	t.Helper()
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("Chromium is not installed at %s (Debian: apt-get install chromium); make test installs it", chromium)
-	}
-}
-
-// artifactsDir is where tests leave files for people to look at:
-// artifacts/ at the repository root, or $ARTIFACTS_DIR.
-func artifactsDir(t *testing.T) string {
-	if dir := os.Getenv("ARTIFACTS_DIR"); dir != "" {
-		return dir
-	}
-	return filepath.Join(nodetest.Root(t), "artifacts")
 }

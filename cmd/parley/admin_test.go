@@ -260,8 +260,8 @@ func TestAdminClusterSharesSessionsAndStats(t *testing.T) {
 // at the repository root (or $ARTIFACTS_DIR); admin-cluster-dashboard.png
 // is the README's docs/admin-dashboard.png.
 func TestAdminDashboardInChromiumOnTwoNodes(t *testing.T) {
-	requireChromium(t)
-	artifacts := artifactsDir(t)
+	nodetest.RequireChromium(t)
+	artifacts := nodetest.Artifacts(t)
 	c := startCluster(t, 0)
 	env := adminEnv("PARLEY_REDIS_URL="+c.redis.URL(), "PARLEY_PRESENCE_LEASE="+testLease.String(), "PARLEY_ADMIN_MODE=development")
 	n1 := startBinary(t, append(env, "PARLEY_ADMIN_SERVER_ID=parley-1"))

@@ -98,10 +98,10 @@ func (h *haproxy) serversUp() int {
 // users with the default transports (long polling, then the upgrade to
 // WebSocket) on different nodes, chatting, reloading and leaving.
 func TestBrowsersBehindHAProxy(t *testing.T) {
-	requireChromium(t)
+	nodetest.RequireChromium(t)
 	c := startCluster(t, 3)
 	lb := startHAProxy(t, c)
-	out := nodetest.Run(t, 3*time.Minute, "testdata/browser.mjs", lb.url, artifactsDir(t), "PARLEY_NODE")
+	out := nodetest.Run(t, 3*time.Minute, "testdata/browser.mjs", lb.url, nodetest.Artifacts(t), "PARLEY_NODE")
 	if !strings.Contains(out, "PASS") || !strings.Contains(out, "NODES ") {
 		t.Fatalf("browser.mjs through haproxy did not pass:\n%s", out)
 	}

@@ -262,8 +262,8 @@ func TestLogsAreStructured(t *testing.T) {
 // keeps the session and history, one leaves and the other sees it. The
 // screenshots go to artifacts/ at the repository root (or $ARTIFACTS_DIR).
 func TestBrowser(t *testing.T) {
-	requireChromium(t)
-	artifacts := artifactsDir(t)
+	nodetest.RequireChromium(t)
+	artifacts := nodetest.Artifacts(t)
 	p := startBinary(t, nil)
 	out := nodetest.Run(t, 3*time.Minute, "testdata/browser.mjs", p.url, artifacts)
 	if !strings.Contains(out, "PASS") {
@@ -274,25 +274,4 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("screenshot %s missing: %v", shot, err)
 		}
 	}
-}
-
-// requireChromium fails the test unless Chromium is installed.
-func requireChromium(t *testing.T) {
-	t.Helper()
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("Chromium is not installed at %s (Debian: apt-get install chromium); make test installs it", chromium)
-	}
-}
-
-// artifactsDir is where tests leave files for people to look at: artifacts/
-// at the repository root, or $ARTIFACTS_DIR.
-func artifactsDir(t *testing.T) string {
-	if dir := os.Getenv("ARTIFACTS_DIR"); dir != "" {
-		return dir
-	}
-	return filepath.Join(nodetest.Root(t), "artifacts")
 }

@@ -62,3 +62,27 @@ func Run(t testing.TB, timeout time.Duration, script string, args ...string) str
 	}
 	return out.String()
 }
+
+// RequireChromium fails the test unless Chromium is installed (at
+// $CHROMIUM, or Debian's /usr/bin/chromium), for the scripts that drive it
+// through playwright-core.
+func RequireChromium(t testing.TB) {
+	t.Helper()
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("nodetest: Chromium is not installed at %s (Debian: apt-get install chromium); make test installs it", chromium)
+	}
+}
+
+// Artifacts returns where tests leave files for people to look at
+// (screenshots): $ARTIFACTS_DIR, or artifacts/ at the repository root.
+func Artifacts(t testing.TB) string {
+	t.Helper()
+	if dir := os.Getenv("ARTIFACTS_DIR"); dir != "" {
+		return dir
+	}
+	return filepath.Join(Root(t), "artifacts")
+}
