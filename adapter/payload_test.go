@@ -22,7 +22,8 @@ import (
 // the cluster cannot carry reaches nobody, not even the sender's own
 // clients; the caller of the emit gets an error wrapping
 // adapter.ErrUnencodable, and the refusal is logged with the namespace and
-// the event and counted by kind. A value nested just deep enough to pass the payload check and
+// the event and counted by kind; so is a broadcast with more binary
+// attachments than socket.io clients accept. A value nested just deep enough to pass the payload check and
 // fail in the encoder's envelope takes the same path.
 func TestUnencodableRefused(t *testing.T) {
 	r := redistest.Start(t)
@@ -41,12 +42,17 @@ func TestUnencodableRefused(t *testing.T) {
 	for range 999 {
 		deep = []any{deep}
 	}
+	eleven := make([]any, socketio.MaxClientAttachments+1)
+	for i := range eleven {
+		eleven[i] = []byte{byte(i)}
+	}
 	nsp := a.Adapter("/")
 	for name, arg := range map[string]any{
-		"channel":                  make(chan int),
-		"function":                 func() {},
-		"struct without fields":    struct{ n int }{1},
-		"too deep for an envelope": deep,
+		"more attachments than clients accept": map[string]any{"parts": eleven},
+		"channel":                              make(chan int),
+		"function":                             func() {},
+		"struct without fields":                struct{ n int }{1},
+		"too deep for an envelope":             deep,
 	} {
 		err := nsp.Broadcast(&socketio.Packet{Type: socketio.PacketEvent, ID: -1, Data: []any{"bad", arg}}, socketio.BroadcastOptions{})
 		if !errors.Is(err, adapter.ErrUnencodable) || !strings.Contains(err.Error(), `"bad"`) {
@@ -83,7 +89,7 @@ func TestUnencodableRefused(t *testing.T) {
 	if got := len(b.ServerSideEvents(t, "/")); got != 0 {
 		t.Errorf("B got %d refused server-side events", got)
 	}
-	for kind, want := range map[string]float64{"broadcast": 6, "server_side_emit": 2} {
+	for kind, want := range map[string]float64{"broadcast": 7, "server_side_emit": 2} {
 		if got := labelled(t, a.Registry, "parley_adapter_encode_errors_total", "kind", kind); got != want {
 			t.Errorf("encode errors of kind %s: %v, want %v", kind, got, want)
 		}

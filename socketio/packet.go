@@ -208,6 +208,13 @@ func encodeEvent(typ PacketType, nsp string, id int64, ev string, args []any) (e
 	return appendEvent(make([]byte, 0, 64), typ, nsp, id, ev, args)
 }
 
+// MaxClientAttachments is the most binary attachments a packet sent to
+// clients may carry: socket.io-client's parser (socket.io-parser 4.2)
+// refuses a packet with more and drops the connection, so an emit with more
+// returns ErrUnencodable instead (Node's server sends it, and its clients
+// disconnect).
+const MaxClientAttachments = 10
+
 // appendEvent is encodeEvent writing into dst. The header is written for a
 // packet without attachments and written again in the rare case one turns
 // up, so that the common packet is encoded in one pass into one buffer.
@@ -231,6 +238,9 @@ func appendEvent(dst []byte, typ PacketType, nsp string, id int64, ev string, ar
 	dst = append(dst, ']')
 	if len(att) == 0 {
 		return encoded{text: dst}, nil
+	}
+	if len(att) > MaxClientAttachments {
+		return encoded{}, fmt.Errorf("%w: %d binary attachments, more than the %d socket.io clients accept", ErrUnencodable, len(att), MaxClientAttachments)
 	}
 	data := dst[start:]
 	head := appendHeader(make([]byte, 0, 16+len(data)), typ, len(att), nsp, id)

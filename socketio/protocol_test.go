@@ -426,3 +426,41 @@ func TestVolatileOverPolling(t *testing.T) {
 		}
 	}
 }
+
+// TestEmitWithTooManyAttachments checks that an emit carrying more binary
+// attachments than socket.io-client's parser takes is refused with
+// ErrUnencodable (the client would drop its connection on it), that ten
+// go out, and that the client stays connected.
+func TestEmitWithTooManyAttachments(t *testing.T) {
+	io, url := suiteServer(t, Config{})
+	c := connect(t, url, "40")
+	c.expectPrefix("40")
+	c.expect(`42["auth",{}]`)
+	bins := func(n int) []any {
+		args := make([]any, n)
+		for i := range args {
+			args[i] = []byte{byte(i)}
+		}
+		return args
+	}
+	s := io.Sockets().LocalSockets()[0]
+	if err := s.Emit("many", bins(MaxClientAttachments+1)...); !errors.Is(err, ErrUnencodable) {
+		t.Fatalf("socket emit of %d attachments: %v, want ErrUnencodable", MaxClientAttachments+1, err)
+	}
+	if err := io.Emit("many", bins(MaxClientAttachments+1)...); !errors.Is(err, ErrUnencodable) {
+		t.Fatalf("broadcast of %d attachments: %v, want ErrUnencodable", MaxClientAttachments+1, err)
+	}
+	if err := io.Emit("many", bins(MaxClientAttachments)...); err != nil {
+		t.Fatalf("broadcast of %d attachments: %v", MaxClientAttachments, err)
+	}
+	c.expectPrefix("4510-[\"many\",")
+	for i := range MaxClientAttachments {
+		if m := c.next(); !m.binary || m.data != string([]byte{byte(i)}) {
+			t.Fatalf("attachment %d: %q (binary %v)", i, m.data, m.binary)
+		}
+	}
+	if err := s.Emit("after"); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(`42["after"]`)
+}

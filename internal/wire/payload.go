@@ -307,3 +307,37 @@ func (w walker) ordered(m notepack.Map, depth int) (any, bool, error) {
 func sameSlice(a, b []any) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
+
+// Attachments returns how many binary values ([]byte) a payload made by
+// Payload holds, at any depth: the attachments of the packet its clients
+// get.
+func Attachments(args []any) int {
+	n := 0
+	for _, v := range args {
+		n += attachmentsIn(v, 0)
+	}
+	return n
+}
+
+func attachmentsIn(v any, depth int) int {
+	if depth > notepack.MaxEncodeDepth {
+		return 0 // Payload refuses such a value first
+	}
+	switch x := v.(type) {
+	case []byte:
+		return 1
+	case []any:
+		n := 0
+		for _, e := range x {
+			n += attachmentsIn(e, depth+1)
+		}
+		return n
+	case map[string]any:
+		n := 0
+		for _, e := range x {
+			n += attachmentsIn(e, depth+1)
+		}
+		return n
+	}
+	return 0
+}

@@ -334,3 +334,16 @@ func BenchmarkPayload(b *testing.B) {
 		})
 	}
 }
+
+func TestAttachmentsCounted(t *testing.T) {
+	args, err := wire.Payload([]any{"ev", []byte{1}, map[string]any{"a": []any{[]byte{}, "x", map[string]any{"b": []byte{2}}}}, nil, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := wire.Attachments(args); n != 3 {
+		t.Fatalf("Attachments = %d, want 3", n)
+	}
+	if n := wire.Attachments([]any{"ev", "text"}); n != 0 {
+		t.Fatalf("Attachments of text = %d", n)
+	}
+}
