@@ -242,3 +242,34 @@ func rawDial(t *testing.T, url string, extra []byte) net.Conn {
 	}
 	return nc
 }
+
+// TestEndOfStreamWithTheLastData checks that a client's FIN arriving in
+// the same readiness event as its last frame ends the connection: the read
+// that drains the data is short, and with edge-triggered readiness no
+// further event comes for the end of the stream. Both a frame the handler
+// gets and one that makes the server close (invalid UTF-8, after which it
+// only waits for the client) are followed by the client's FIN. A missed
+// end of stream would leave the connection open for CloseTimeout (a
+// minute here) or, without a protocol error, for good.
+func TestEndOfStreamWithTheLastData(t *testing.T) {
+	h := &funcHandler{closed: make(chan error, 1)}
+	url, _ := serve(t, Config{CloseTimeout: time.Minute}, h)
+	for i := range 40 {
+		payload := []byte("last words")
+		if i%2 == 1 {
+			payload = []byte{'4', 0x96} // invalid UTF-8: the server sends 1007
+		}
+		nc := rawDial(t, url, nil)
+		frame := maskFrame(0x81, payload, [4]byte{1, 2, 3, 4})
+		if _, err := nc.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+		_ = nc.(*net.TCPConn).CloseWrite()
+		select {
+		case <-h.closed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("connection %d (%q then FIN) still open 10 s after the client's end of stream", i, payload)
+		}
+		_ = nc.Close()
+	}
+}

@@ -71,6 +71,10 @@ type pollEntry struct {
 	// state is idle (0), being read (1), or being read and due for another
 	// read (2): data arrived while a loop was reading.
 	state atomic.Int32
+	// hup is set once an event reported that the peer shut its side
+	// (EPOLLRDHUP, EPOLLHUP, EPOLLERR): its end of stream then arrives with
+	// the last data, in the same edge, so reads go on to it.
+	hup atomic.Bool
 }
 
 func newPoller(core int, log *slog.Logger, conns *registry) *poller {
@@ -211,6 +215,9 @@ func (p *poller) loop(core bool) {
 				return // woken by shutdown
 			}
 			if t := p.conns.get(id); t != nil && t.polled.Load() {
+				if events[i].Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+					t.pollEntry.hup.Store(true)
+				}
 				p.handle(t, rd)
 			}
 		}
@@ -345,8 +352,10 @@ func readReady(t *Conn, rd *rawReader) bool {
 		case n == 0:
 			t.readFailed(io.EOF)
 			return false
-		case n < len(rd.buf):
-			// Drained: data arriving from now on raises a new event.
+		case n < len(rd.buf) && !t.pollEntry.hup.Load():
+			// Drained: data arriving from now on raises a new event. Not
+			// so the end of a stream that came with this data: after a
+			// hang-up, reading goes on until it returns 0.
 			return true
 		}
 	}
