@@ -1,13 +1,11 @@
 package web
 
 import (
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
-	"fmt"
-	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/parley-chat/parley/internal/embedded"
 )
 
 // staticFiles holds the whole page: HTML, CSS, the app module and the vendored
@@ -36,16 +34,6 @@ const (
 	cacheDay        = "public, max-age=86400"
 )
 
-// asset is one embedded file, ready to be served.
-type asset struct {
-	name         string // path below static/, also what http.ServeContent sees
-	body         []byte
-	contentType  string
-	cacheControl string
-	etag         string
-	isPage       bool // an HTML document: gets the security headers
-}
-
 // contentTypes maps file extensions to the Content-Type sent. It is explicit
 // rather than taken from mime.TypeByExtension, whose answer depends on the
 // host's mime.types files.
@@ -56,48 +44,13 @@ var contentTypes = map[string]string{
 	".svg":  "image/svg+xml",
 }
 
-// loadAssets reads every file below staticRoot and indexes it by URL path.
-// The page is also reachable at "/".
-func loadAssets(fsys fs.FS) (map[string]*asset, error) {
-	assets := make(map[string]*asset)
-	err := fs.WalkDir(fsys, staticRoot, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		body, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return fmt.Errorf("web: read %s: %w", p, err)
-		}
-		name := strings.TrimPrefix(p, staticRoot+"/")
-		assets["/"+name] = newAsset(name, body)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("web: load embedded files: %w", err)
+// describe sets a file's Content-Type and cache policy from its name.
+func describe(f *embedded.File) {
+	f.ContentType = contentTypeOf(f.Name)
+	f.CacheControl = cacheRevalidate
+	if strings.HasPrefix(f.Name, vendorDir) || path.Ext(f.Name) == ".svg" {
+		f.CacheControl = cacheDay
 	}
-	index, ok := assets["/"+indexName]
-	if !ok {
-		return nil, fmt.Errorf("web: %s is not embedded", indexName)
-	}
-	assets["/"] = index
-	return assets, nil
-}
-
-// newAsset derives the headers of one file from its name and content.
-func newAsset(name string, body []byte) *asset {
-	sum := sha256.Sum256(body)
-	a := &asset{
-		name:         name,
-		body:         body,
-		contentType:  contentTypeOf(name),
-		cacheControl: cacheRevalidate,
-		etag:         `"` + hex.EncodeToString(sum[:16]) + `"`,
-		isPage:       path.Ext(name) == ".html",
-	}
-	if strings.HasPrefix(name, vendorDir) || path.Ext(name) == ".svg" {
-		a.cacheControl = cacheDay
-	}
-	return a
 }
 
 // contentTypeOf picks the Content-Type for a file name; files without a known

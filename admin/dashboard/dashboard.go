@@ -12,16 +12,12 @@
 package dashboard
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
-	"fmt"
-	"io/fs"
 	"net/http"
 	"path"
 	"strings"
-	"time"
+
+	"github.com/parley-chat/parley/internal/embedded"
 )
 
 // files holds the vendored package; dist is the dashboard in it.
@@ -30,15 +26,6 @@ import (
 var files embed.FS
 
 const dist = "admin-ui/ui/dist"
-
-// file is one embedded file, ready to serve.
-type file struct {
-	name         string
-	body         []byte
-	contentType  string
-	cacheControl string
-	etag         string
-}
 
 // contentTypes are the types of the dashboard's files, fixed rather than
 // taken from the host's mime.types.
@@ -55,82 +42,29 @@ var contentTypes = map[string]string{
 // (the page refers to its files by relative paths, so its URL must end
 // with "/"). It answers GET and HEAD, 404 for unknown paths.
 func Handler() http.Handler {
-	byPath, err := load()
+	byPath, err := embedded.Load(files, dist, "index.html", describe)
 	if err != nil {
-		panic(err) // only a broken build (a missing go:embed file) gets here
+		panic("dashboard: " + err.Error()) // only a broken build (a missing go:embed file) gets here
 	}
-	return handler(byPath)
+	return embedded.Handler(byPath, pagePolicy)
 }
 
-// load indexes the dashboard's files by URL path.
-func load() (map[string]*file, error) {
-	byPath := make(map[string]*file)
-	err := fs.WalkDir(files, dist, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		body, err := fs.ReadFile(files, p)
-		if err != nil {
-			return err
-		}
-		name := strings.TrimPrefix(p, dist+"/")
-		sum := sha256.Sum256(body)
-		f := &file{
-			name:        name,
-			body:        body,
-			contentType: contentTypes[path.Ext(name)],
-			// The page must be fetched again after an upgrade; the files
-			// it loads carry a content hash in their names (favicon aside).
-			cacheControl: "public, max-age=31536000, immutable",
-			etag:         `"` + hex.EncodeToString(sum[:16]) + `"`,
-		}
-		if f.contentType == "" {
-			f.contentType = "application/octet-stream"
-		}
-		switch name {
-		case "index.html":
-			f.cacheControl = "no-cache"
-		case "favicon.png":
-			f.cacheControl = "public, max-age=86400"
-		}
-		byPath["/"+name] = f
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: load the embedded files: %w", err)
+// describe sets a file's Content-Type and cache policy: the page must be
+// fetched again after an upgrade; the files it loads carry a content hash
+// in their names (favicon aside).
+func describe(f *embedded.File) {
+	f.ContentType = contentTypes[path.Ext(f.Name)]
+	if f.ContentType == "" {
+		f.ContentType = "application/octet-stream"
 	}
-	index, ok := byPath["/index.html"]
-	if !ok {
-		return nil, fmt.Errorf("dashboard: %s/index.html is not embedded", dist)
+	switch f.Name {
+	case "index.html":
+		f.CacheControl = "no-cache"
+	case "favicon.png":
+		f.CacheControl = "public, max-age=86400"
+	default:
+		f.CacheControl = "public, max-age=31536000, immutable"
 	}
-	byPath["/"] = index
-	return byPath, nil
-}
-
-type handler map[string]*file
-
-// ServeHTTP implements http.Handler.
-func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	f, ok := h[r.URL.Path] // a map lookup: "..", encoded slashes and the like miss
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", f.contentType)
-	hdr.Set("Cache-Control", f.cacheControl)
-	hdr.Set("ETag", f.etag)
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	if f.name == "index.html" {
-		hdr.Set("Content-Security-Policy", pagePolicy(r.Host))
-		hdr.Set("Referrer-Policy", "no-referrer")
-	}
-	http.ServeContent(w, r, f.name, time.Time{}, bytes.NewReader(f.body))
 }
 
 // pagePolicy is the dashboard's Content-Security-Policy. Its scripts come
@@ -140,36 +74,15 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // page names. Vuetify writes its theme into a style element, hence inline
 // styles.
 func pagePolicy(host string) string {
-	connect := "connect-src 'self'"
-	if safeHost(host) {
-		connect += " ws://" + host + " wss://" + host
-	}
 	return strings.Join([]string{
 		"default-src 'none'",
 		"script-src 'self'",
 		"style-src 'self' 'unsafe-inline' https://fonts.googleapis.com https://cdn.jsdelivr.net",
 		"font-src 'self' https://fonts.gstatic.com https://cdn.jsdelivr.net",
 		"img-src 'self' data:",
-		connect,
+		embedded.ConnectSrc(host),
 		"base-uri 'none'",
 		"form-action 'none'",
 		"frame-ancestors 'none'",
 	}, "; ")
-}
-
-// safeHost reports whether a Host header can go into the policy as it is:
-// a host name or IP literal with an optional port.
-func safeHost(host string) bool {
-	if host == "" || len(host) > 255 {
-		return false
-	}
-	for _, c := range host {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.ContainsRune(".-:[]", c):
-		default:
-			return false
-		}
-	}
-	return true
 }
