@@ -96,28 +96,19 @@ func (t *requests) expire(r *request) {
 
 // finish removes r and reports its result once.
 func (t *requests) finish(r *request, err error) {
-	t.mu.Lock()
-	if t.all[r.id] == r {
-		delete(t.all, r.id)
-		t.m.requests.Dec()
-	}
-	t.mu.Unlock()
-	r.mu.Lock()
-	if r.finished {
-		r.mu.Unlock()
-		return
-	}
-	r.finished = true
-	r.mu.Unlock()
-	r.timer.Stop()
-	if r.onDone != nil {
+	if t.remove(r) && r.onDone != nil {
 		r.onDone(err)
 	}
 }
 
 // drop removes r without reporting to it: its operation was refused before
 // anything was sent.
-func (t *requests) drop(r *request) {
+func (t *requests) drop(r *request) { t.remove(r) }
+
+// remove takes r out of the table, marks it finished and stops its timer;
+// it reports whether r was still unfinished (the caller then reports its
+// result, once).
+func (t *requests) remove(r *request) bool {
 	t.mu.Lock()
 	if t.all[r.id] == r {
 		delete(t.all, r.id)
@@ -125,9 +116,11 @@ func (t *requests) drop(r *request) {
 	}
 	t.mu.Unlock()
 	r.mu.Lock()
+	was := r.finished
 	r.finished = true
 	r.mu.Unlock()
 	r.timer.Stop()
+	return !was
 }
 
 // closeAll fails every pending request with err.

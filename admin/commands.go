@@ -23,28 +23,9 @@ func (a *Admin) handleCommands(s *socketio.Socket) {
 			a.log.Warn("admin: emit command", "nsp", nsp, "event", ev, "err", err)
 		}
 	})
-	// join(nsp, room, filter)
-	s.On("join", func(args socketio.Args, _ socketio.Ack) {
-		nsp, room, filter := str(args, 0), str(args, 1), str(args, 2)
-		if room == "" {
-			return
-		}
-		a.logCommand(s, "join", nsp, filter, "room", room)
-		if err := a.target(nsp, filter).SocketsJoin(room); err != nil {
-			a.log.Warn("admin: join command", "nsp", nsp, "room", room, "err", err)
-		}
-	})
-	// leave(nsp, room, filter)
-	s.On("leave", func(args socketio.Args, _ socketio.Ack) {
-		nsp, room, filter := str(args, 0), str(args, 1), str(args, 2)
-		if room == "" {
-			return
-		}
-		a.logCommand(s, "leave", nsp, filter, "room", room)
-		if err := a.target(nsp, filter).SocketsLeave(room); err != nil {
-			a.log.Warn("admin: leave command", "nsp", nsp, "room", room, "err", err)
-		}
-	})
+	// join(nsp, room, filter), leave(nsp, room, filter)
+	a.handleRoomCommand(s, "join", socketio.BroadcastOperator.SocketsJoin)
+	a.handleRoomCommand(s, "leave", socketio.BroadcastOperator.SocketsLeave)
 	// _disconnect(nsp, close, filter)
 	s.On("_disconnect", func(args socketio.Args, _ socketio.Ack) {
 		nsp, filter := str(args, 0), str(args, 2)
@@ -52,6 +33,21 @@ func (a *Admin) handleCommands(s *socketio.Socket) {
 		a.logCommand(s, "disconnect", nsp, filter, "close", closeConn)
 		if err := a.target(nsp, filter).DisconnectSockets(closeConn); err != nil {
 			a.log.Warn("admin: disconnect command", "nsp", nsp, "err", err)
+		}
+	})
+}
+
+// handleRoomCommand registers join or leave: apply makes the selected
+// sockets join or leave the room.
+func (a *Admin) handleRoomCommand(s *socketio.Socket, cmd string, apply func(socketio.BroadcastOperator, ...string) error) {
+	s.On(cmd, func(args socketio.Args, _ socketio.Ack) {
+		nsp, room, filter := str(args, 0), str(args, 1), str(args, 2)
+		if room == "" {
+			return
+		}
+		a.logCommand(s, cmd, nsp, filter, "room", room)
+		if err := apply(a.target(nsp, filter), room); err != nil {
+			a.log.Warn("admin: "+cmd+" command", "nsp", nsp, "room", room, "err", err)
 		}
 	})
 }
