@@ -10,6 +10,7 @@ import (
 
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
+	"github.com/parley-chat/parley/internal/testrig"
 	ct "github.com/parley-chat/parley/internal/testrig/clustertest"
 )
 
@@ -229,27 +230,17 @@ func (r *relayRig) sseArgs(from ct.Member, responder string, want []any) any {
 
 // bufferJSON is v as JSON.parse(JSON.stringify(v)) gives it for Buffers.
 func bufferJSON(v any) any {
-	switch x := v.(type) {
-	case []byte:
-		data := make([]any, len(x))
-		for i, c := range x {
+	return testrig.MapLeaves(v, func(v any) any {
+		b, ok := v.([]byte)
+		if !ok {
+			return v
+		}
+		data := make([]any, len(b))
+		for i, c := range b {
 			data[i] = float64(c)
 		}
 		return map[string]any{"type": "Buffer", "data": data}
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = bufferJSON(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = bufferJSON(e)
-		}
-		return out
-	}
-	return v
+	})
 }
 
 // checkReceivers waits until every receiver got the relayed event with tag

@@ -1,10 +1,8 @@
 package admin
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"testing"
@@ -38,23 +36,9 @@ func startInstrumented(t *testing.T, options map[string]any, env ...string) *nod
 		_ = stdin.Close() // the script exits when its stdin closes
 		_ = cmd.Wait()
 	})
-	line := make(chan string, 1)
-	go func() {
-		s := bufio.NewScanner(stdout)
-		if s.Scan() {
-			line <- s.Text()
-		}
-		close(line)
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
 	var ready struct{ Port int }
-	select {
-	case l := <-line:
-		if json.Unmarshal([]byte(l), &ready) != nil || ready.Port == 0 {
-			t.Fatalf("instrumented.mjs did not start: %q", l)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("instrumented.mjs did not start within 30 s")
+	if l, _ := nodetest.FirstLine(stdout, 30*time.Second); json.Unmarshal([]byte(l), &ready) != nil || ready.Port == 0 {
+		t.Fatalf("instrumented.mjs did not start within 30 s: %q", l)
 	}
 	return &node{url: fmt.Sprintf("http://127.0.0.1:%d", ready.Port)}
 }

@@ -11,6 +11,8 @@ import (
 	libclient "github.com/zishang520/socket.io/clients/socket/v3"
 	libsocket "github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"github.com/parley-chat/parley/internal/testrig"
 )
 
 // TestGoLibraryClient checks the core with the Go library's socket.io
@@ -180,27 +182,12 @@ func (c *goClient) emitWithAck(t *testing.T, ev string, args ...any) []any {
 // plainBytes turns the library's buffers into []byte, and numbers into
 // float64, for comparisons.
 func plainBytes(v []any) any {
-	var walk func(any) any
-	walk = func(v any) any {
-		switch x := v.(type) {
-		case types.BufferInterface:
-			return append([]byte{}, x.Bytes()...)
-		case []any:
-			out := make([]any, len(x))
-			for i, e := range x {
-				out[i] = walk(e)
-			}
-			return out
-		case map[string]any:
-			out := make(map[string]any, len(x))
-			for k, e := range x {
-				out[k] = walk(e)
-			}
-			return out
+	return testrig.MapLeaves(v, func(v any) any {
+		if b, ok := v.(types.BufferInterface); ok {
+			return append([]byte{}, b.Bytes()...)
 		}
 		return v
-	}
-	return walk(v)
+	})
 }
 
 // jsonish returns v with integers as float64, as JSON decodes them.

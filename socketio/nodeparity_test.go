@@ -1,7 +1,6 @@
 package socketio
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os/exec"
@@ -110,20 +109,9 @@ func startNodeServer(t *testing.T, script string) string {
 		_ = stdin.Close()
 		_ = cmd.Wait()
 	})
-	line := make(chan string, 1)
-	go func() {
-		s := bufio.NewScanner(stdout)
-		s.Scan()
-		line <- s.Text()
-	}()
-	select {
-	case url := <-line:
-		if !strings.HasPrefix(url, "http://") {
-			t.Fatalf("node %s did not start: %q\n%s", script, url, stderr.String())
-		}
-		return url
-	case <-time.After(10 * time.Second):
-		t.Fatalf("node %s did not start within 10 s\n%s", script, stderr.String())
-		return ""
+	url, _ := nodetest.FirstLine(stdout, 10*time.Second)
+	if !strings.HasPrefix(url, "http://") {
+		t.Fatalf("node %s did not start within 10 s: %q\n%s", script, url, stderr.String())
 	}
+	return url
 }

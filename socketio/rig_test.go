@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-chat/parley/internal/testrig"
 )
 
 // This file is the server the official clients are tested against (Node's
@@ -619,22 +621,12 @@ func binaryFixture() []any {
 // shape describes a decoded argument with every binary replaced by its
 // length and SHA-256, which clients compute the same way.
 func shape(v any) any {
-	switch x := v.(type) {
-	case []byte:
-		sum := sha256.Sum256(x)
-		return map[string]any{"$bin": len(x), "sha": hex.EncodeToString(sum[:])}
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = shape(e)
+	return testrig.MapLeaves(v, func(v any) any {
+		b, ok := v.([]byte)
+		if !ok {
+			return v
 		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = shape(e)
-		}
-		return out
-	}
-	return v
+		sum := sha256.Sum256(b)
+		return map[string]any{"$bin": len(b), "sha": hex.EncodeToString(sum[:])}
+	})
 }

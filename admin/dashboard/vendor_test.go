@@ -2,43 +2,30 @@ package dashboard
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/parley-chat/parley/internal/testrig/nodetest"
 )
 
-// installed is the npm package the vendored files come from; the test runs
-// in admin/dashboard, two levels below the repository root.
-const installed = "../../node_modules/@socket.io/admin-ui"
+// installed is the npm package the vendored files come from, from the
+// repository root.
+const installed = "node_modules/@socket.io/admin-ui"
 
 // pinned is the version of @socket.io/admin-ui whose protocol package admin
 // speaks: the vendored dashboard must be that one's.
 const pinned = "0.5.1"
-
-func readInstalled(t *testing.T, name string) []byte {
-	t.Helper()
-	body, err := os.ReadFile(filepath.FromSlash(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("dashboard: %s is missing: run npm ci in the repository root", name)
-	}
-	if err != nil {
-		t.Fatalf("dashboard: %v", err)
-	}
-	return body
-}
 
 // TestVendoredFilesMatchNpm checks the copy file by file, both ways: every
 // file of the package's ui/dist but the source maps is vendored unchanged,
 // and nothing else is.
 func TestVendoredFilesMatchNpm(t *testing.T) {
 	var want []string
-	root := filepath.FromSlash(installed)
-	readInstalled(t, installed+"/package.json")
+	nodetest.Installed(t, installed+"/package.json")
+	root := filepath.Join(nodetest.Root(t), filepath.FromSlash(installed))
 	err := filepath.WalkDir(filepath.Join(root, "ui", "dist"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasSuffix(p, ".map") {
 			return err
@@ -68,7 +55,7 @@ func TestVendoredFilesMatchNpm(t *testing.T) {
 	}
 	for _, name := range want {
 		vendored, _ := files.ReadFile("admin-ui/" + name)
-		if !bytes.Equal(vendored, readInstalled(t, installed+"/"+name)) {
+		if !bytes.Equal(vendored, nodetest.Installed(t, installed+"/"+name)) {
 			t.Errorf("admin-ui/%s differs from the npm package's: run admin/dashboard/vendor.sh", name)
 		}
 	}
@@ -77,25 +64,11 @@ func TestVendoredFilesMatchNpm(t *testing.T) {
 // TestInstalledPackageIsPinned checks that package-lock.json pins the
 // version the admin package speaks, and that it is the one installed.
 func TestInstalledPackageIsPinned(t *testing.T) {
-	var pkg struct {
-		Version string `json:"version"`
-	}
-	if err := json.Unmarshal(readInstalled(t, installed+"/package.json"), &pkg); err != nil {
-		t.Fatal(err)
-	}
-	var lock struct {
-		Packages map[string]struct {
-			Version string `json:"version"`
-		} `json:"packages"`
-	}
-	if err := json.Unmarshal(readInstalled(t, "../../package-lock.json"), &lock); err != nil {
-		t.Fatal(err)
-	}
-	locked := lock.Packages["node_modules/@socket.io/admin-ui"].Version
+	version, locked := nodetest.Versions(t, "@socket.io/admin-ui")
 	if locked != pinned {
 		t.Fatalf("package-lock.json pins @socket.io/admin-ui %q, want %s", locked, pinned)
 	}
-	if pkg.Version != locked {
-		t.Fatalf("installed @socket.io/admin-ui %s, package-lock.json pins %s: run npm ci, then admin/dashboard/vendor.sh", pkg.Version, locked)
+	if version != locked {
+		t.Fatalf("installed @socket.io/admin-ui %s, package-lock.json pins %s: run npm ci, then admin/dashboard/vendor.sh", version, locked)
 	}
 }

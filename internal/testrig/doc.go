@@ -2,7 +2,8 @@
 // against and nothing else: real redis-server processes (redistest), Node.js
 // scripts and the official clients (nodetest), recording chat clients
 // (chattest) and cluster rigs of Parley nodes and Node.js peers
-// (clustertest). Production code never imports them; the production
+// (clustertest); this package itself has what several of them and the
+// tests share (MapLeaves). Production code never imports them; the production
 // internals are internal/wire, internal/notepack, internal/hashtag and
 // internal/timers.
 package testrig

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-chat/parley/internal/testrig"
 	"github.com/parley-chat/parley/internal/wire"
 )
 
@@ -142,23 +143,10 @@ func sameMessage(t *testing.T, got, want *wire.Message) {
 
 // nanSafe replaces NaN, which never equals itself, with a marker.
 func nanSafe(v any) any {
-	switch x := v.(type) {
-	case float64:
-		if math.IsNaN(x) {
+	return testrig.MapLeaves(v, func(v any) any {
+		if f, ok := v.(float64); ok && math.IsNaN(f) {
 			return "NaN"
 		}
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = nanSafe(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = nanSafe(e)
-		}
-		return out
-	}
-	return v
+		return v
+	})
 }

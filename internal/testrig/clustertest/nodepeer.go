@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-chat/parley/internal/testrig"
 )
 
 // RepoRoot returns the directory holding go.mod (and node_modules).
@@ -102,27 +104,17 @@ func StartNodePeer(t testing.TB, name, redisURL string, o NodePeerOptions) *Node
 
 // ToControl turns []byte into the control channel's {"$bin": base64}.
 func ToControl(v any) any {
-	switch x := v.(type) {
-	case []byte:
-		return map[string]any{"$bin": base64.StdEncoding.EncodeToString(x)}
-	case JSBinary:
-		return map[string]any{"$bin": base64.StdEncoding.EncodeToString(x.Data), "as": x.As}
-	case time.Time:
-		return map[string]any{"$date": x.UnixMilli()}
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = ToControl(e)
+	return testrig.MapLeaves(v, func(v any) any {
+		switch x := v.(type) {
+		case []byte:
+			return map[string]any{"$bin": base64.StdEncoding.EncodeToString(x)}
+		case JSBinary:
+			return map[string]any{"$bin": base64.StdEncoding.EncodeToString(x.Data), "as": x.As}
+		case time.Time:
+			return map[string]any{"$date": x.UnixMilli()}
 		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = ToControl(e)
-		}
-		return out
-	}
-	return v
+		return v
+	})
 }
 
 // FromControl is the reverse of ToControl.

@@ -1,7 +1,6 @@
 package clustertest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-chat/parley/internal/testrig/nodetest"
 )
 
 // nodeProcess is a Node.js script of testdata driven over HTTP: it prints
@@ -54,23 +55,10 @@ func startNodeProcess(t testing.TB, kind, name, script string, env []string, por
 	}
 	p.cmd = cmd
 	t.Cleanup(p.stop)
-	line := make(chan string, 1)
-	go func() {
-		s := bufio.NewScanner(stdout)
-		if s.Scan() {
-			line <- s.Text()
-		}
-		close(line)
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
 	var control struct{ Control int }
-	select {
-	case l, ok := <-line:
-		if !ok || json.Unmarshal([]byte(l), ports) != nil || json.Unmarshal([]byte(l), &control) != nil || control.Control == 0 {
-			t.Fatalf("clustertest: %s %s did not start (got %q); stderr:\n%s", kind, name, l, p.stderrText())
-		}
-	case <-time.After(WaitFor):
-		t.Fatalf("clustertest: %s %s did not start within %v; stderr:\n%s", kind, name, WaitFor, p.stderrText())
+	l, ok := nodetest.FirstLine(stdout, WaitFor)
+	if !ok || json.Unmarshal([]byte(l), ports) != nil || json.Unmarshal([]byte(l), &control) != nil || control.Control == 0 {
+		t.Fatalf("clustertest: %s %s did not start within %v (got %q); stderr:\n%s", kind, name, WaitFor, l, p.stderrText())
 	}
 	p.control = fmt.Sprintf("http://127.0.0.1:%d/", control.Control)
 	return p

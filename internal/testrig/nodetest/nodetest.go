@@ -6,8 +6,13 @@
 package nodetest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,4 +90,62 @@ func Artifacts(t testing.TB) string {
 		return dir
 	}
 	return filepath.Join(Root(t), "artifacts")
+}
+
+// Installed reads a file of the repository's npm install by its path from
+// the repository root ("node_modules/...", "package-lock.json"), failing the
+// test with the command that fixes a missing one.
+func Installed(t testing.TB, name string) []byte {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join(Root(t), filepath.FromSlash(name)))
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("nodetest: %s is missing: run npm ci in the repository root", name)
+	}
+	if err != nil {
+		t.Fatalf("nodetest: %v", err)
+	}
+	return body
+}
+
+// Versions returns the version of npm package pkg that is installed and
+// the one package-lock.json pins ("" when it pins none).
+func Versions(t testing.TB, pkg string) (installed, locked string) {
+	t.Helper()
+	var manifest struct {
+		Version string `json:"version"`
+	}
+	if err := json.Unmarshal(Installed(t, "node_modules/"+pkg+"/package.json"), &manifest); err != nil {
+		t.Fatalf("nodetest: %s's package.json: %v", pkg, err)
+	}
+	var lock struct {
+		Packages map[string]struct {
+			Version string `json:"version"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(Installed(t, "package-lock.json"), &lock); err != nil {
+		t.Fatalf("nodetest: package-lock.json: %v", err)
+	}
+	return manifest.Version, lock.Packages["node_modules/"+pkg].Version
+}
+
+// FirstLine returns the first line a process writes to r (how the scripts
+// say they are ready, and where), or ok false when r ends first or timeout
+// passes. The rest of r is read and dropped, so that the process never
+// blocks on a full pipe.
+func FirstLine(r io.Reader, timeout time.Duration) (line string, ok bool) {
+	lines := make(chan string, 1)
+	go func() {
+		s := bufio.NewScanner(r)
+		if s.Scan() {
+			lines <- s.Text()
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, r)
+	}()
+	select {
+	case line, ok = <-lines:
+		return line, ok
+	case <-time.After(timeout):
+		return "", false
+	}
 }
