@@ -184,7 +184,7 @@ func BenchmarkReceiveCluster(b *testing.B) {
 			b.Fatal(err)
 		}
 		msg := &redis.Message{Channel: "socket.io#/#room1#", Payload: string(payload)}
-		waitFor(b, func() bool {
+		waitFor(b, "the room channel's route", func() bool {
 			t.mu.RLock()
 			defer t.mu.RUnlock()
 			_, ok := t.routes[msg.Channel]
@@ -221,14 +221,4 @@ func BenchmarkReceiveCluster(b *testing.B) {
 		}
 		a.inbox.wait()
 	})
-}
-
-func waitFor(b *testing.B, ok func() bool) {
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			b.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -58,7 +58,39 @@ func newClusterOf(t *testing.T, protocol string, members ...ct.Member) *cluster 
 	// joined it to its rooms (as with Node's socket.io).
 	waitMembers(t, members[0], "r1", cl.x(0)...)
 	waitMembers(t, members[0], "r2", cl.x(1)...)
+	cl.waitReachable(t, members[0], "r1", cl.x(0)...)
+	cl.waitReachable(t, members[0], "r2", cl.x(1)...)
+	cl.waitReachable(t, members[0], oddRoom, cl.x(1)...)
 	return cl
+}
+
+// waitReachable waits until a broadcast from o to room reaches every client
+// in want. In the sharded adapter's dynamic modes a node subscribes to a
+// room's own channel once a local socket joined the room, and the
+// subscription completes later (in Node's adapter as in Parley's): a
+// broadcast to a room just joined on another node can reach Redis before
+// the subscription does and miss that node. Scenarios that broadcast to a
+// room just joined wait for this first; fetchSockets seeing the members is
+// not enough.
+func (cl *cluster) waitReachable(t *testing.T, o ct.Member, room string, want ...*ct.Client) {
+	t.Helper()
+	deadline := time.Now().Add(ct.WaitFor)
+	for {
+		tag := cl.tag("probe")
+		o.Emit(t, "/", ct.Target{Rooms: []string{room}}, "probe", tag)
+		var missed []string
+		for _, c := range want {
+			if _, ok := c.WaitFor("probe", ct.WithArg(tag), 300*time.Millisecond); !ok {
+				missed = append(missed, c.Name)
+			}
+		}
+		if len(missed) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("broadcasts from %s to room %q do not reach %v", o.Name(), room, missed)
+		}
+	}
 }
 
 // oddRoom has the characters that matter in channel names and patterns.
@@ -466,6 +498,7 @@ func scenarioRemoteSocket(t *testing.T, cl *cluster, o ct.Member) {
 	room := "joined-" + tag
 	o.RemoteJoin(t, "/", target.ID(), room)
 	waitMembers(t, o, room, target)
+	cl.waitReachable(t, o, room, target)
 	o.Emit(t, "/", ct.Target{Rooms: []string{room}}, "in-room", tag)
 	cl.expect(t, o, "in-room", tag, []*ct.Client{target})
 
@@ -510,6 +543,7 @@ func scenarioJoinLeave(t *testing.T, cl *cluster, o ct.Member) {
 	o.SocketsJoin(t, "/", ct.Target{Rooms: []string{"r1"}, Except: []string{"only-" + other.Name()}}, room)
 	want := except(cl.all(), cl.main[other.Name()][0])
 	waitMembers(t, o, room, want...)
+	cl.waitReachable(t, o, room, want...)
 	o.Emit(t, "/", ct.Target{Rooms: []string{room}}, "sj", tag)
 	cl.expect(t, o, "sj", tag, want)
 
@@ -530,6 +564,7 @@ func scenarioDisconnect(t *testing.T, cl *cluster, o ct.Member) {
 	}
 	bystander := ct.Dial(t, cl.others(o)[0].URL(), "/", "bystander-"+tag, "r9")
 	waitMembers(t, o, room, doomed...)
+	cl.waitReachable(t, o, "r9", bystander)
 	o.DisconnectSockets(t, "/", ct.Target{Rooms: []string{room}}, true)
 	for _, c := range doomed {
 		c.Wait(t, "disconnect", nil)

@@ -103,6 +103,13 @@ type subscriber struct {
 	mu       sync.Mutex
 	ps       *redis.PubSub // the current session's, nil between sessions
 	channels map[string]struct{}
+	// unsubs counts, per shard channel, the SUNSUBSCRIBEs written on the
+	// current session and not answered yet: Redis answers in order, so a
+	// reply finds its count above zero when it answers ours, and at zero
+	// when Redis unsubscribed on its own. (Asking the set instead would
+	// take a channel removed and added again before the reply for one
+	// Redis dropped, and forget a channel still subscribed and wanted.)
+	unsubs   map[string]int
 	patterns map[string]struct{}
 	want     uint64 // number of the latest subscription change
 	got      uint64 // latest number Redis confirmed in this session
@@ -131,6 +138,7 @@ func newSubscriber(target pubsubTarget, shard bool, deliver func(*redis.Message)
 		retries:  newThrottledLog(log, 10*time.Second),
 		channels: make(map[string]struct{}),
 		patterns: make(map[string]struct{}),
+		unsubs:   make(map[string]int),
 		downErr:  errNotSubscribed,
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
@@ -154,12 +162,32 @@ func (s *subscriber) empty() bool {
 	return len(s.channels) == 0 && len(s.patterns) == 0
 }
 
-// forget drops a channel Redis unsubscribed on its own; it reports whether
-// the channel was still wanted (an SUNSUBSCRIBE that answers remove's finds
-// it gone already).
-func (s *subscriber) forget(channel string) bool {
+// expectUnsubscribed counts the SUNSUBSCRIBEs about to be written on the
+// current session; s.mu is held.
+func (s *subscriber) expectUnsubscribed(channels []string) {
+	if !s.shard {
+		return
+	}
+	for _, c := range channels {
+		s.unsubs[c]++
+	}
+}
+
+// unsubscribed takes Redis's SUNSUBSCRIBE reply for channel. When it
+// answers one of ours it is only counted; when Redis sent it on its own
+// (the channel's slot moved), the channel is forgotten, and unsubscribed
+// reports whether it was still wanted.
+func (s *subscriber) unsubscribed(channel string) (moved bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if n := s.unsubs[channel]; n > 0 {
+		if n == 1 {
+			delete(s.unsubs, channel)
+		} else {
+			s.unsubs[channel] = n - 1
+		}
+		return false
+	}
 	_, ok := s.channels[channel]
 	delete(s.channels, channel)
 	return ok
@@ -224,6 +252,9 @@ func (s *subscriber) remove(channels, patterns []string) {
 		delete(s.patterns, p)
 	}
 	ps := s.ps
+	if ps != nil {
+		s.expectUnsubscribed(channels)
+	}
 	s.mu.Unlock()
 	if ps == nil {
 		return
@@ -342,6 +373,7 @@ func (s *subscriber) session() (live bool, err error) {
 		return false, s.ctx.Err()
 	}
 	s.ps, s.got = ps, 0
+	clear(s.unsubs) // the replies of an earlier connection never come
 	channels, patterns, seq := slices.Collect(maps.Keys(s.channels)), slices.Collect(maps.Keys(s.patterns)), s.want
 	s.mu.Unlock()
 	defer func() {
@@ -365,6 +397,7 @@ func (s *subscriber) dropRemoved(ps *redis.PubSub, channels, patterns []string) 
 	s.mu.Lock()
 	goneC := missing(channels, s.channels)
 	goneP := missing(patterns, s.patterns)
+	s.expectUnsubscribed(goneC)
 	s.mu.Unlock()
 	if len(goneC) == 0 && len(goneP) == 0 {
 		return nil
@@ -395,7 +428,7 @@ func (s *subscriber) receive(ps *redis.PubSub) (live bool, err error) {
 		case *redis.Subscription:
 			// An SUNSUBSCRIBE of a channel still wanted is Redis's own:
 			// the channel's slot moved to another master.
-			if m.Kind == "sunsubscribe" && s.forget(m.Channel) {
+			if m.Kind == "sunsubscribe" && s.unsubscribed(m.Channel) {
 				s.log.Info("adapter: Redis moved a shard channel away", "channel", m.Channel)
 				s.staleRoute([]string{m.Channel})
 			}
