@@ -114,7 +114,7 @@ func (a *NamespaceAdapter) countServers(ctx context.Context) (int64, error) {
 // offset as its last argument, as Node's adapter appends it: the publish
 // then waits for Redis to give the offset.
 func (a *NamespaceAdapter) Broadcast(p *socketio.Packet, opts socketio.BroadcastOptions) error {
-	data, err := clientPayload(p.Data)
+	data, err := wire.BroadcastPayload(p.Data)
 	if err != nil {
 		return a.core.refuse(wire.Broadcast, a.name, p.Data, err)
 	}
@@ -177,7 +177,7 @@ func (a *NamespaceAdapter) BroadcastWithAck(p *socketio.Packet, opts socketio.Br
 	if opts.Flags.Timeout == nil {
 		a.core.log.Warn("adapter: a broadcast with acks has no timeout and times out at once; use Timeout()", "nsp", a.name)
 	}
-	data, err := clientPayload(p.Data)
+	data, err := wire.BroadcastPayload(p.Data)
 	if err != nil {
 		return a.core.refuse(wire.Broadcast, a.name, p.Data, err)
 	}

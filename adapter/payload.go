@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/parley-chat/parley/internal/wire"
-	"github.com/parley-chat/parley/socketio"
 )
 
 // This file is what the adapter does with event arguments (payloads): every
@@ -57,20 +56,6 @@ func (c *core) refuseResponse(nsp string, r *wire.Response, err error) {
 func (c *core) refuseSession(s wire.Session, err error) {
 	c.m.encodeErrors.WithLabelValues("session").Inc()
 	c.unencodable.log("adapter: a session's data cannot be encoded; it will not be recovered", "sid", s.SID, "err", err)
-}
-
-// clientPayload is wire.Payload for what goes to clients (broadcasts): a
-// packet with more attachments than socket.io clients accept is refused
-// before any node or client gets it.
-func clientPayload(args []any) ([]any, error) {
-	data, err := wire.Payload(args)
-	if err != nil {
-		return nil, err
-	}
-	if n := wire.Attachments(data); n > socketio.MaxClientAttachments {
-		return nil, fmt.Errorf("%w: %d binary attachments, more than the %d socket.io clients accept", socketio.ErrUnencodable, n, socketio.MaxClientAttachments)
-	}
-	return data, nil
 }
 
 // eventName is the event of a payload, for logs.

@@ -15,6 +15,7 @@ import (
 	"github.com/parley-chat/parley/adapter"
 	ct "github.com/parley-chat/parley/internal/testrig/clustertest"
 	"github.com/parley-chat/parley/internal/testrig/redistest"
+	"github.com/parley-chat/parley/internal/wire"
 	"github.com/parley-chat/parley/socketio"
 )
 
@@ -25,6 +26,14 @@ import (
 // the event and counted by kind; so is a broadcast with more binary
 // attachments than socket.io clients accept. A value nested just deep enough to pass the payload check and
 // fail in the encoder's envelope takes the same path.
+// TestAttachmentBoundsAgree: the emitter, which does not import the core,
+// refuses binary attachments beyond wire's bound, nodes beyond socketio's.
+func TestAttachmentBoundsAgree(t *testing.T) {
+	if wire.MaxClientAttachments != socketio.MaxClientAttachments {
+		t.Fatalf("wire.MaxClientAttachments = %d, socketio.MaxClientAttachments = %d", wire.MaxClientAttachments, socketio.MaxClientAttachments)
+	}
+}
+
 func TestUnencodableRefused(t *testing.T) {
 	r := redistest.Start(t)
 	logs := &lockedBuffer{}

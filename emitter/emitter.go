@@ -203,7 +203,7 @@ func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...an
 	if slices.ContainsFunc(args, isFunc) {
 		return ErrAck
 	}
-	data, err := payload(event, args)
+	data, err := payload(wire.Payload, event, args)
 	if err != nil {
 		return err
 	}
@@ -268,8 +268,8 @@ func (b *Broadcast) message(kind wire.Kind) *wire.Message {
 // JavaScript reads them (integers beyond ±2^53 as the nearest double),
 // structs as encoding/json writes them. Arguments the cluster cannot carry
 // (channels, complex numbers, structs whose content would be lost, values
-// nested more than 1,000 levels deep) are an error, and nothing is
-// published.
+// nested more than 1,000 levels deep, more than 10 binary attachments,
+// which socket.io clients refuse) are an error, and nothing is published.
 func (b *Broadcast) Emit(ctx context.Context, event string, args ...any) error {
 	if reservedEvents[event] {
 		return fmt.Errorf("emitter: %q is a reserved event name", event)
@@ -277,7 +277,7 @@ func (b *Broadcast) Emit(ctx context.Context, event string, args ...any) error {
 	if slices.ContainsFunc(args, isFunc) {
 		return ErrAck
 	}
-	data, err := payload(event, args)
+	data, err := payload(wire.BroadcastPayload, event, args)
 	if err != nil {
 		return err
 	}
@@ -289,9 +289,12 @@ func (b *Broadcast) Emit(ctx context.Context, event string, args ...any) error {
 
 // payload makes an event's arguments what a Parley node would send for
 // them (see wire.Payload): byte buffers and readers as binary, numbers as
-// JavaScript reads them, structs as encoding/json writes them.
-func payload(event string, args []any) ([]any, error) {
-	data, err := wire.Payload(append([]any{event}, args...))
+// JavaScript reads them, structs as encoding/json writes them. build is
+// wire.BroadcastPayload for what goes to clients (more binary attachments
+// than socket.io clients accept are refused, as a node refuses them), and
+// wire.Payload for what goes to servers.
+func payload(build func([]any) ([]any, error), event string, args []any) ([]any, error) {
+	data, err := build(append([]any{event}, args...))
 	if err != nil {
 		return nil, fmt.Errorf("emitter: %q: %w", event, err)
 	}

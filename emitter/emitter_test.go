@@ -306,6 +306,13 @@ func TestRejects(t *testing.T) {
 			t.Errorf("Emit(%T) = %v, want an emitter error before publishing", arg, err)
 		}
 	}
+	eleven := make([]any, 11)
+	for i := range eleven {
+		eleven[i] = []byte{byte(i)}
+	}
+	if err := ns.Emit(ctx, "ev", map[string]any{"parts": eleven}); err == nil || !strings.Contains(err.Error(), "11 binary attachments") {
+		t.Errorf("Emit of 11 attachments = %v, want an error before publishing (socket.io clients accept 10)", err)
+	}
 	if got := ns.Of("admin").Name(); got != "/admin" {
 		t.Errorf("Of(admin) = %s", got)
 	}

@@ -308,6 +308,26 @@ func sameSlice(a, b []any) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
+// MaxClientAttachments is socketio.MaxClientAttachments for the packages
+// that do not import the core (the emitter): the most binary attachments a
+// packet to socket.io clients may carry (socket.io-parser 4.2 drops the
+// connection of a packet with more). adapter's tests keep the two equal.
+const MaxClientAttachments = 10
+
+// BroadcastPayload is Payload for a broadcast this process sends to the
+// cluster's clients: a payload with more attachments than socket.io
+// clients accept is an error too.
+func BroadcastPayload(args []any) ([]any, error) {
+	data, err := Payload(args)
+	if err != nil {
+		return nil, err
+	}
+	if n := Attachments(data); n > MaxClientAttachments {
+		return nil, fmt.Errorf("%d binary attachments, more than the %d socket.io clients accept", n, MaxClientAttachments)
+	}
+	return data, nil
+}
+
 // Attachments returns how many binary values ([]byte) a payload made by
 // Payload holds, at any depth: the attachments of the packet its clients
 // get.
