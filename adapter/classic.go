@@ -53,7 +53,7 @@ func newClassic(c *core, rdb redis.UniversalClient, cfg Config) *classic {
 		c:        c,
 		rdb:      rdb,
 		names:    wire.Classic{Prefix: cfg.Prefix},
-		pub:      newPublisher(rdb, cfg.PublishQueue, c.m, c.log),
+		pub:      newPublisher(rdb, cfg.PublishQueue, nil, c.m, c.log),
 		specific: cfg.PublishOnSpecificResponseChannel,
 		routes:   make(map[string]route),
 	}

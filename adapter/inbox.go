@@ -3,6 +3,7 @@ package adapter
 import (
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // inbox runs tasks one at a time, in the order they were added, on a
@@ -19,6 +20,11 @@ type inbox struct {
 	tasks []func()
 	busy  bool
 	idle  sync.Cond // signalled when the queue drains
+	// added and ran count tasks, so flushed can wait for the ones queued
+	// before it without waiting for later ones; progress, made by a
+	// waiter, is closed when a task has run.
+	added, ran uint64
+	progress   chan struct{}
 }
 
 func newInbox(log *slog.Logger, running *sync.WaitGroup) *inbox {
@@ -31,6 +37,7 @@ func newInbox(log *slog.Logger, running *sync.WaitGroup) *inbox {
 func (b *inbox) add(task func()) {
 	b.mu.Lock()
 	b.tasks = append(b.tasks, task)
+	b.added++
 	start := !b.busy
 	b.busy = true
 	b.mu.Unlock()
@@ -42,21 +49,59 @@ func (b *inbox) add(task func()) {
 
 func (b *inbox) drain() {
 	defer b.running.Done()
-	for {
-		b.mu.Lock()
-		if len(b.tasks) == 0 {
-			b.busy = false
-			b.tasks = nil // release a grown backing array
-			b.idle.Broadcast()
-			b.mu.Unlock()
-			return
-		}
+	b.mu.Lock()
+	for len(b.tasks) > 0 {
 		task := b.tasks[0]
 		b.tasks[0] = nil
 		b.tasks = b.tasks[1:]
 		b.mu.Unlock()
 		b.run(task)
+		b.mu.Lock()
+		b.ran++
+		if b.progress != nil {
+			close(b.progress)
+			b.progress = nil
+		}
 	}
+	b.busy = false
+	b.tasks = nil // release a grown backing array
+	b.idle.Broadcast()
+	b.mu.Unlock()
+}
+
+// ranCount is how many tasks have run.
+func (b *inbox) ranCount() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ran
+}
+
+// flushed waits until every task added before the call has run, for at
+// most limit; it reports whether they all ran.
+func (b *inbox) flushed(limit time.Duration) bool {
+	b.mu.Lock()
+	target := b.added
+	if b.ran >= target {
+		b.mu.Unlock()
+		return true
+	}
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for b.ran < target {
+		if b.progress == nil {
+			b.progress = make(chan struct{})
+		}
+		ch := b.progress
+		b.mu.Unlock()
+		select {
+		case <-ch:
+		case <-timer.C:
+			return false
+		}
+		b.mu.Lock()
+	}
+	b.mu.Unlock()
+	return true
 }
 
 // run isolates the node from a panicking listener: a bad message or a buggy

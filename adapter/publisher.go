@@ -60,20 +60,24 @@ type publisher struct {
 	stop   chan struct{}
 	done   chan struct{}
 	closed atomic.Bool
+	// before, when set, runs before each pipeline is sent (see
+	// sharded.roomsWritten).
+	before func()
 	// ctx bounds every round trip; close cancels it when its own deadline
 	// passes, so a dead Redis cannot hold the goroutine.
 	ctx    context.Context
 	cancel context.CancelFunc
 }
 
-func newPublisher(rdb redis.UniversalClient, size int, m *metrics, log *slog.Logger) *publisher {
+func newPublisher(rdb redis.UniversalClient, size int, before func(), m *metrics, log *slog.Logger) *publisher {
 	p := &publisher{
-		rdb:   rdb,
-		m:     m,
-		errs:  newThrottledLog(log, 10*time.Second),
-		queue: make(chan *publication, size),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		rdb:    rdb,
+		before: before,
+		m:      m,
+		errs:   newThrottledLog(log, 10*time.Second),
+		queue:  make(chan *publication, size),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	go p.run()
@@ -153,6 +157,9 @@ func (p *publisher) flush(batch []*publication) {
 }
 
 func (p *publisher) exec(batch []*publication) {
+	if p.before != nil {
+		p.before()
+	}
 	ctx, cancel := context.WithTimeout(p.ctx, publishTimeout)
 	defer cancel()
 	cmds := make([]redis.Cmder, len(batch))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -27,6 +28,11 @@ type sharded struct {
 	// rooms runs the room channels' (un)subscriptions in order, off the
 	// socket join and leave paths.
 	rooms *inbox
+	// stuck and stuckAt (the tasks rooms had run) are roomsWritten's, on
+	// the publisher's goroutine.
+	stuck   bool
+	stuckAt uint64
+	slow    *throttledLog
 
 	mu     sync.RWMutex
 	routes map[string]string              // subscribed channel → namespace
@@ -41,17 +47,49 @@ func newSharded(c *core, rdb redis.UniversalClient, cfg Config, mode wire.Sharde
 		rdb:    rdb,
 		names:  wire.Cluster{Prefix: cfg.Prefix},
 		mode:   mode,
-		pub:    newPublisher(rdb, cfg.PublishQueue, c.m, c.log),
 		rooms:  newInbox(c.log, &c.inboxes),
+		slow:   newThrottledLog(c.log, 10*time.Second),
 		routes: make(map[string]string),
 		dyn:    make(map[string]map[string]struct{}),
 	}
+	var before func()
+	if mode != wire.ShardedStatic {
+		before = t.roomsWritten
+	}
+	t.pub = newPublisher(rdb, cfg.PublishQueue, before, c.m, c.log)
 	if cc, ok := rdb.(*redis.ClusterClient); ok {
 		t.sub = newShardLinks(cc, t.onMessage, cfg.HealthCheckInterval, t.stateChanged, c.m, c.log)
 	} else {
 		t.sub = newSubscriber(rdb, true, t.onMessage, cfg.HealthCheckInterval, subscriberHooks{state: t.stateChanged}, c.m, c.log)
 	}
 	return t
+}
+
+// roomGate bounds how long a pipeline of publications waits for room
+// subscriptions (a subscription write is itself bounded by commandTimeout).
+const roomGate = time.Second
+
+// roomsWritten holds a pipeline of this node's publications until the room
+// channel subscriptions requested before them are written to Redis. When a
+// socket joins a room and is then announced (the chat's "user connected",
+// a fetchSockets answer listing it), Redis thereby has the subscription
+// before the announcement, so a broadcast to the room that another node
+// sends in reaction reaches the new member; without the hold the reaction
+// could reach Redis first and miss it, as it can with Node's sharded
+// adapter. When Redis is too slow to take the subscription in time, the
+// pipeline goes anyway, and while that write stays stuck (Redis
+// unreachable) later pipelines do not wait again.
+func (t *sharded) roomsWritten() {
+	if t.stuck {
+		if t.rooms.ranCount() == t.stuckAt {
+			return
+		}
+		t.stuck = false
+	}
+	if !t.rooms.flushed(roomGate) {
+		t.stuck, t.stuckAt = true, t.rooms.ranCount()
+		t.slow.log("adapter: room subscriptions are slow to reach Redis; publishing without waiting for them", "waited", roomGate)
+	}
 }
 
 func (t *sharded) stateChanged() { t.c.m.setSubscribed(t.sub.up()) }

@@ -1,11 +1,15 @@
 package adapter_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"sort"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -108,4 +112,62 @@ func waitShardChannels(t *testing.T, rdb *redis.Client, pattern string, want []s
 		}
 		return nil
 	})
+}
+
+// TestShardedJoinThenAnnounce: node B's socket joins a room and B announces
+// it to the cluster at once, while B's subscription to the room's channel
+// takes half a second to reach Redis (its SSUBSCRIBE writes are held). Node
+// A reacts to the announcement with a broadcast to the room, which must
+// reach the new member: B's publications wait for the room subscriptions
+// requested before them. (Node's sharded adapter publishes the
+// announcement at once, and A's broadcast is lost.)
+func TestShardedJoinThenAnnounce(t *testing.T) {
+	r := redistest.Start(t)
+	var slow atomic.Bool
+	held := redis.NewClient(&redis.Options{Addr: r.Addr(), Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return slowSubscribes{Conn: c, on: &slow, delay: 500 * time.Millisecond}, nil
+	}})
+	t.Cleanup(func() { _ = held.Close() })
+	opts := ct.GoNodeOptions{Adapter: ct.Sharded(adapter.ModeDynamic)}
+	a := ct.StartGoNode(t, "A", r.Client(t), opts)
+	b := ct.StartGoNode(t, "B", held, opts)
+	ct.WaitReady(t, a, b)
+	waitCount(t, []*ct.GoNode{a, b}, 2)
+	watcher := ct.Dial(t, a.URL(), "/", "watcher")
+	newcomer := ct.Dial(t, b.URL(), "/", "newcomer")
+
+	slow.Store(true)
+	defer slow.Store(false)
+	const room = "late-room"
+	if err := b.IO.Of("/").Local().In(newcomer.ID()).SocketsJoin(room); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.IO.Emit("announce", newcomer.ID()); err != nil {
+		t.Fatal(err)
+	}
+	watcher.Wait(t, "announce", ct.WithArg(newcomer.ID()))
+	if err := a.IO.To(room).Emit("welcome", "hi"); err != nil {
+		t.Fatal(err)
+	}
+	newcomer.Wait(t, "welcome", ct.WithArg("hi"))
+}
+
+// slowSubscribes holds each write that carries an SSUBSCRIBE for delay while
+// on is set.
+type slowSubscribes struct {
+	net.Conn
+	on    *atomic.Bool
+	delay time.Duration
+}
+
+func (c slowSubscribes) Write(b []byte) (int, error) {
+	if c.on.Load() && bytes.Contains(b, []byte("ssubscribe")) {
+		time.Sleep(c.delay)
+	}
+	return c.Conn.Write(b)
 }

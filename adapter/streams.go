@@ -43,7 +43,7 @@ func newStreams(c *core, rdb redis.UniversalClient, cfg StreamsConfig) *streams 
 		rdb:     rdb,
 		cfg:     cfg,
 		names:   wire.Cluster{Prefix: cfg.Prefix},
-		pub:     newPublisher(rdb, cfg.PublishQueue, c.m, c.log),
+		pub:     newPublisher(rdb, cfg.PublishQueue, nil, c.m, c.log),
 		routes:  make(map[string]string),
 		readers: make(map[string]*streamReader),
 	}
