@@ -171,3 +171,48 @@ func (c slowSubscribes) Write(b []byte) (int, error) {
 	}
 	return c.Conn.Write(b)
 }
+
+// TestShardedRedisRestart kills Redis under two sharded nodes (dynamic
+// mode) while a socket joins a new room and broadcasts are sent: after the
+// restart, the room made during the outage is subscribed and broadcasts to
+// it and to everyone flow again.
+func TestShardedRedisRestart(t *testing.T) {
+	r := redistest.Start(t)
+	nodes := startProtocolNodes(t, ct.Sharded(adapter.ModeDynamic), func() redis.UniversalClient { return r.Client(t) }, "A", "B")
+	a, b := nodes[0], nodes[1]
+	cb := ct.Dial(t, b.URL(), "/", "B-x1")
+
+	r.Kill()
+	ct.Eventually(t, "nodes see the loss", func() error {
+		for _, n := range nodes {
+			if n.Node.Ready() == nil {
+				return fmt.Errorf("%s still ready", n.Name())
+			}
+		}
+		return nil
+	})
+	late := ct.Dial(t, b.URL(), "/", "B-late", "made-during-outage")
+	a.Emit(t, "/", ct.Target{}, "ev", "during")
+	b.Emit(t, "/", ct.Target{}, "ev", "during")
+	late.Wait(t, "ev", ct.WithArg("during")) // local delivery does not need Redis
+
+	r.Restart()
+	restarted := time.Now()
+	ct.WaitReady(t, nodes...)
+	for _, target := range []struct {
+		rooms []string
+		who   *ct.Client
+	}{{nil, cb}, {[]string{"made-during-outage"}, late}} {
+		for i := 0; ; i++ {
+			tag := fmt.Sprintf("after-%v-%d", target.rooms, i)
+			a.Emit(t, "/", ct.Target{Rooms: target.rooms}, "ev", tag)
+			if _, ok := target.who.WaitFor("ev", ct.WithArg(tag), 100*time.Millisecond); ok {
+				break
+			}
+			if time.Since(restarted) > 10*time.Second {
+				t.Fatalf("no broadcast to rooms %v reached the other node within 10s of the restart", target.rooms)
+			}
+		}
+	}
+	t.Logf("broadcasts to everyone and to the room flow again %v after the restart", time.Since(restarted).Round(time.Millisecond))
+}
