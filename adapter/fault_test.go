@@ -33,14 +33,7 @@ func TestRedisRestart(t *testing.T) {
 	baseline := settledGoroutines()
 
 	r.Kill()
-	ct.Eventually(t, "nodes see the loss", func() error {
-		for _, n := range nodes {
-			if n.Node.Ready() == nil {
-				return fmt.Errorf("%s still ready", n.Name())
-			}
-		}
-		return nil
-	})
+	waitLoss(t, nodes...)
 	a.Emit(t, "/", ct.Target{}, "ev", "during")
 	ca.Wait(t, "ev", ct.WithArg("during")) // local delivery does not need Redis
 	ct.Eventually(t, "failed publishes counted", func() error {
@@ -81,6 +74,19 @@ func TestRedisRestart(t *testing.T) {
 	ct.Eventually(t, "no goroutine growth", func() error {
 		if n := runtime.NumGoroutine(); n > baseline {
 			return fmt.Errorf("%d goroutines, %d before the outage:\n%s", n, baseline, goroutineDump())
+		}
+		return nil
+	})
+}
+
+// waitLoss waits until every node reports not ready (it lost Redis).
+func waitLoss(t *testing.T, nodes ...*ct.GoNode) {
+	t.Helper()
+	ct.Eventually(t, "nodes see the loss", func() error {
+		for _, n := range nodes {
+			if n.Node.Ready() == nil {
+				return fmt.Errorf("%s still ready", n.Name())
+			}
 		}
 		return nil
 	})

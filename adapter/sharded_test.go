@@ -183,14 +183,7 @@ func TestShardedRedisRestart(t *testing.T) {
 	cb := ct.Dial(t, b.URL(), "/", "B-x1")
 
 	r.Kill()
-	ct.Eventually(t, "nodes see the loss", func() error {
-		for _, n := range nodes {
-			if n.Node.Ready() == nil {
-				return fmt.Errorf("%s still ready", n.Name())
-			}
-		}
-		return nil
-	})
+	waitLoss(t, nodes...)
 	late := ct.Dial(t, b.URL(), "/", "B-late", "made-during-outage")
 	a.Emit(t, "/", ct.Target{}, "ev", "during")
 	b.Emit(t, "/", ct.Target{}, "ev", "during")
