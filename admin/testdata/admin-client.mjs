@@ -8,6 +8,7 @@
 // usage: node admin-client.mjs <base URL> <scenario>[,<scenario>...] [JSON argument]
 import { io } from "socket.io-client";
 import assert from "node:assert/strict";
+import { record, waitFor } from "../../internal/testrig/js/events.mjs";
 
 const [base, scenario, rawArg] = process.argv.slice(2);
 const arg = rawArg ? JSON.parse(rawArg) : undefined;
@@ -15,9 +16,7 @@ const open = [];
 
 // connect opens a socket to a namespace and records what it receives.
 function connect(nsp, opts = {}, url = base) {
-  const socket = io(url + nsp, { forceNew: true, reconnection: false, autoConnect: false, ...opts });
-  socket.events = [];
-  socket.onAny((event, ...args) => socket.events.push({ event, args }));
+  const socket = record(io(url + nsp, { forceNew: true, reconnection: false, autoConnect: false, ...opts }));
   socket.on("connect", () => socket.events.push({ event: "connect", args: [] }));
   socket.on("connect_error", (err) => socket.events.push({ event: "connect_error", args: [err.message] }));
   socket.on("disconnect", (reason) => socket.events.push({ event: "disconnect", args: [reason] }));
@@ -28,31 +27,6 @@ function connect(nsp, opts = {}, url = base) {
 
 const admin = (opts, url) => connect("/admin", opts, url);
 const client = (opts) => connect("/", opts);
-
-// waitFor resolves with the arguments of the first event named `event`
-// that matches, received or to come, and consumes it.
-function waitFor(socket, event, match = () => true, ms = 20000) {
-  const take = () => {
-    const i = socket.events.findIndex((e) => e.event === event && match(...e.args));
-    return i < 0 ? undefined : socket.events.splice(i, 1)[0].args;
-  };
-  return new Promise((resolve, reject) => {
-    const hit = take();
-    if (hit) return resolve(hit);
-    const timer = setTimeout(() => {
-      clearInterval(poll);
-      reject(new Error(`${event}: none within ${ms} ms; got ${JSON.stringify(socket.events)}`));
-    }, ms);
-    const poll = setInterval(() => {
-      const hit = take();
-      if (hit) {
-        clearTimeout(timer);
-        clearInterval(poll);
-        resolve(hit);
-      }
-    }, 5);
-  });
-}
 
 // names returns the names of the events received so far.
 const names = (socket) => socket.events.map((e) => e.event);

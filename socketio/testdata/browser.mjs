@@ -6,7 +6,7 @@
 // or "FAIL browser/<check>: <reason>" lines, then "DONE <passed>/<total>".
 //
 // usage: node browser.mjs <page URL>
-import { chromium } from "playwright-core";
+import { launchChromium } from "../../internal/testrig/js/chromium.mjs";
 import assert from "node:assert/strict";
 
 const [url] = process.argv.slice(2);
@@ -15,12 +15,7 @@ if (!url) {
   process.exit(2);
 }
 
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 
 const errors = [];
 let passed = 0;

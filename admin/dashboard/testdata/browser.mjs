@@ -6,7 +6,7 @@
 // directory, and prints "PASS" when every check holds.
 //
 // usage: node browser.mjs <base URL> <artifacts dir> <username> <password> <server id>
-import { chromium } from "playwright-core";
+import { launchChromium, dashboardPage, logInToDashboard } from "../../../internal/testrig/js/chromium.mjs";
 import { io } from "socket.io-client";
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -20,12 +20,7 @@ if (!serverId) {
 fs.mkdirSync(artifacts, { recursive: true });
 
 const timeout = { timeout: 20000 };
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 const clients = [];
 const errors = [];
 
@@ -44,25 +39,10 @@ try {
   const bob = await client("/");
   await alice.emitWithAck("join", "lobby");
 
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  // The page's fonts and icons come from CDNs this machine may not reach:
-  // refuse them at once rather than wait for a timeout.
-  await context.route(/fonts\.googleapis\.com|fonts\.gstatic\.com|cdn\.jsdelivr\.net/, (route) => route.abort());
-  const page = await context.newPage();
-  page.on("pageerror", (err) => errors.push(`page error: ${err.message}`));
-  page.on("console", (msg) => {
-    if (msg.type() === "error" && !/ERR_FAILED|net::/.test(msg.text())) errors.push(`console: ${msg.text()}`);
-  });
+  const page = await dashboardPage(browser, errors);
 
   await page.goto(base + "/admin/");
-  await page.getByLabel("Server URL").fill(base);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill("wrong");
-  await page.getByRole("button", { name: "Connect" }).click();
-  await page.getByText("Invalid credentials").waitFor(timeout);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Connect" }).click();
-  await page.getByLabel("Server URL").waitFor({ state: "hidden", ...timeout });
+  await logInToDashboard(page, { server: base, username, password, timeout });
 
   // The dashboard hears from the node: its stats, then its sockets.
   await page.locator('a[href="#/servers"]').first().click();

@@ -7,7 +7,7 @@
 // check holds.
 //
 // usage: node admin-browser.mjs <URL 1> <URL 2> <artifacts dir> <username> <password> <id 1> <id 2>
-import { chromium } from "playwright-core";
+import { launchChromium, dashboardPage, logInToDashboard } from "../../../internal/testrig/js/chromium.mjs";
 import { io } from "socket.io-client";
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -21,12 +21,7 @@ if (!id2) {
 fs.mkdirSync(artifacts, { recursive: true });
 
 const timeout = { timeout: 20000 };
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 const clients = [];
 const errors = [];
 
@@ -46,26 +41,11 @@ try {
   const alice = await chatUser(url1, "alice");
   const bob = await chatUser(url2, "bob");
 
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  // The page's fonts and icons come from CDNs this machine may not reach:
-  // refuse them at once rather than wait for a timeout.
-  await context.route(/fonts\.googleapis\.com|fonts\.gstatic\.com|cdn\.jsdelivr\.net/, (route) => route.abort());
-  const page = await context.newPage();
-  page.on("pageerror", (err) => errors.push(`page error: ${err.message}`));
-  page.on("console", (msg) => {
-    if (msg.type() === "error" && !/ERR_FAILED|net::/.test(msg.text())) errors.push(`console: ${msg.text()}`);
-  });
+  const page = await dashboardPage(browser, errors);
 
   await page.goto(url1 + "/admin");
   assert.equal(new URL(page.url()).pathname, "/admin/");
-  await page.getByLabel("Server URL").fill(url1);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill("wrong");
-  await page.getByRole("button", { name: "Connect" }).click();
-  await page.getByText("Invalid credentials").waitFor(timeout);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Connect" }).click();
-  await page.getByLabel("Server URL").waitFor({ state: "hidden", ...timeout });
+  await logInToDashboard(page, { server: url1, username, password, timeout });
 
   // Both nodes report to the dashboard of node 1, through Redis.
   await page.locator('a[href="#/servers"]').first().click();

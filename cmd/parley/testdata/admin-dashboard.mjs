@@ -16,43 +16,16 @@
 //     with --admin-auth off, a dashboard gets in without credentials.
 import { io } from "socket.io-client";
 import assert from "node:assert/strict";
+import { record, waitFor } from "../../../internal/testrig/js/events.mjs";
 
 const [scenario, ...args] = process.argv.slice(2);
 const open = [];
-const timeoutMs = 20000;
 
 // connect opens a socket and records everything it receives.
 function connect(url, opts = {}) {
-  const socket = io(url, { forceNew: true, reconnection: false, transports: ["websocket"], ...opts });
-  socket.events = [];
-  socket.onAny((event, ...a) => socket.events.push({ event, args: a }));
+  const socket = record(io(url, { forceNew: true, reconnection: false, transports: ["websocket"], ...opts }));
   open.push(socket);
   return socket;
-}
-
-// waitFor resolves with the arguments of the first event named `event`
-// that matches, received already or to come, and consumes it.
-function waitFor(socket, event, match = () => true) {
-  const take = () => {
-    const i = socket.events.findIndex((e) => e.event === event && match(...e.args));
-    return i < 0 ? undefined : socket.events.splice(i, 1)[0].args;
-  };
-  return new Promise((resolve, reject) => {
-    const hit = take();
-    if (hit) return resolve(hit);
-    const timer = setTimeout(() => {
-      clearInterval(poll);
-      reject(new Error(`${event}: none within ${timeoutMs} ms; got ${JSON.stringify(socket.events).slice(0, 2000)}`));
-    }, timeoutMs);
-    const poll = setInterval(() => {
-      const got = take();
-      if (got) {
-        clearTimeout(timer);
-        clearInterval(poll);
-        resolve(got);
-      }
-    }, 5);
-  });
 }
 
 // outcome resolves with "connect" or the connect_error's message.

@@ -8,7 +8,7 @@
 //
 // With a sticky cookie name (behind a load balancer), it also checks that the
 // two users were served by different nodes, and prints which.
-import { chromium } from "playwright-core";
+import { launchChromium } from "../../../internal/testrig/js/chromium.mjs";
 import assert from "node:assert/strict";
 import path from "node:path";
 import fs from "node:fs";
@@ -20,12 +20,7 @@ if (!base || !artifacts) {
 }
 fs.mkdirSync(artifacts, { recursive: true });
 
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 
 const errors = [];
 
